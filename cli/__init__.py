@@ -1,0 +1,1 @@
+"""The `dissect` command line (typer). One module per command group; see main.py."""

@@ -1,0 +1,131 @@
+"""Shared CLI plumbing: user errors, safe terminal text, common options, running an analysis.
+
+Every command builds its run through :func:`run_analysis` so that the capture options
+(``--decode-as``, ``--cap``, ``--snmp-keys``, ``--show-secrets``...) mean the same everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+console = Console(highlight=False, soft_wrap=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class UserError(Exception):
+    """An error the user caused (bad path, bad keys file...): one line, non-zero exit."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+_CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe(text: Any) -> str:
+    """Neutralise control characters and ANSI escapes from captured data before printing.
+
+    Also escapes rich markup (``[bold]``) so that capture text cannot style the terminal.
+    """
+    if text is None:
+        return ""
+    s = str(text)
+    s = _CTRL.sub(lambda m: "\\x%02x" % ord(m.group()) if ord(m.group()) < 256 else "\\u%04x" % ord(m.group()), s)
+    return s.replace("[", "\\[")
+
+
+def run_app(app: typer.Typer) -> int:
+    """Run the typer app, turning user errors into one line on stderr."""
+    try:
+        app(standalone_mode=False)
+    except UserError as e:
+        err_console.print(f"dissect: error: {safe(e)}", markup=False, highlight=False)
+        return e.code
+    except KeyboardInterrupt:
+        err_console.print("dissect: interrupted")
+        return 130
+    except SystemExit as e:  # typer/click exit
+        return int(e.code or 0)
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            return e.exit_code
+        if isinstance(e, click.exceptions.Abort):
+            err_console.print("dissect: aborted")
+            return 1
+        raise
+    return 0
+
+
+# Reusable typer option declarations (use as default values in command signatures).
+CAPTURES = typer.Argument(..., help="Capture files (pcap, pcapng, optionally .gz); '-' reads stdin.")
+
+
+def decode_as_option() -> Any:
+    return typer.Option(None, "--decode-as", help="Force a protocol on a port: PROTO:PORT (e.g. smtp:2526). Repeatable.")
+
+
+def cap_option() -> Any:
+    return typer.Option(None, "--cap", help="Set a resource cap: NAME=VALUE (see `dissect caps`). Repeatable.")
+
+
+def parse_decode_as(values: Optional[list[str]]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for v in values or []:
+        proto, _, port = v.partition(":")
+        if not port.isdigit() or not proto or not (0 < int(port) < 65536):
+            raise UserError(f"--decode-as expects PROTO:PORT, got {v!r}")
+        out[int(port)] = proto.lower()
+    return out
+
+
+def build_options(*, decode_as: Optional[list[str]] = None, caps: Optional[list[str]] = None,
+                  **kw: Any):
+    from dissect.options import Caps, Options
+
+    c = Caps()
+    for item in caps or []:
+        name, _, value = item.partition("=")
+        try:
+            c.set(name.strip(), value.strip())
+        except ValueError as e:
+            raise UserError(f"--cap {item!r}: {e}") from None
+    return Options(decode_as=parse_decode_as(decode_as), caps=c, **kw)
+
+
+def check_paths(paths: list[str]) -> list[str]:
+    """Fail early with one clear line for missing or unreadable files."""
+    import os
+
+    for p in paths:
+        if p == "-":
+            continue
+        path = Path(p)
+        if not path.exists():
+            raise UserError(f"{p}: no such file")
+        if path.is_dir():
+            raise UserError(f"{p}: is a directory, not a capture file")
+        if not os.access(path, os.R_OK):
+            raise UserError(f"{p}: permission denied")
+    return paths
+
+
+def run_analysis(paths: list[str], options: Any):
+    """Analyse captures with a progress bar on stderr; capture errors become UserError."""
+    from dissect.errors import CaptureError
+    from dissect.pipeline import analyze
+
+    check_paths(paths)
+    try:
+        return analyze(paths, options=options, progress=sys.stderr.isatty() or options.progress)
+    except CaptureError as e:
+        raise UserError(str(e)) from None

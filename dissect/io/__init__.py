@@ -1,0 +1,1 @@
+"""Capture sources: pcap, pcapng, gzip, stdin, several files merged, live (dumpcap)."""

@@ -1,0 +1,1 @@
+"""Shared MIME parsing (stdlib email behind one guarded helper)."""

@@ -1,0 +1,217 @@
+"""Records and tables: the one schema of every output.
+
+A record is a frozen, slotted dataclass; one instance is one row of one table. Every field is
+declared with :func:`col`, which carries the column's documentation and, where the Python
+annotation is not enough, its table type. The table builders (:func:`to_frame`) and the schema
+documentation (``python -m dissect.schema``, written to ``docs/tables.md``) are derived from
+these declarations, so a column cannot exist without a meaning.
+
+Column kinds (``kind=``):
+
+* ``"time"``   float seconds since the epoch -> ``datetime64[ns, UTC]``
+* ``"duration"`` float seconds -> ``float64`` (seconds; NaN when missing)
+* ``"int"``    -> nullable ``Int64``
+* ``"float"``  -> ``float64``
+* ``"bool"``   -> nullable ``boolean``
+* ``"str"``    -> pandas ``string`` (nullable)
+* ``"list"``   a tuple of strings -> ``string`` joined with ``","`` in exports, kept as a
+  tuple in memory (object column) so that code can use it.
+
+When ``kind`` is omitted it is derived from the annotation (``int`` -> int, ``float`` -> float,
+``bool`` -> bool, ``str`` -> str, ``tuple`` -> list); fields named ``ts`` or ending in ``_ts``
+default to ``time``.
+
+Tables are built column-wise (one list per column, never a list of dicts): the fast path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import sys
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable
+
+__all__ = ["col", "record", "Record", "columns", "to_frame", "table_types", "register_table",
+           "schema_markdown"]
+
+_KINDS = {"time", "duration", "int", "float", "bool", "str", "list", "object"}
+
+
+def col(doc: str, *, kind: str | None = None, default: Any = dataclasses.MISSING,
+        secret: bool = False) -> Any:
+    """Declare a column. ``doc`` is its meaning, as shown in docs/tables.md.
+
+    ``secret=True`` marks a value that must be masked in terminal output, reports and exports
+    unless the user asked for ``--show-secrets`` (communities, passwords).
+    """
+    if kind is not None and kind not in _KINDS:
+        raise ValueError(f"unknown column kind {kind!r}")
+    md = {"doc": doc, "kind": kind, "secret": secret}
+    if default is dataclasses.MISSING:
+        return field(metadata=md)
+    return field(default=default, metadata=md)
+
+
+_TABLES: dict[str, type] = {}
+
+
+def register_table(cls: type) -> type:
+    name = getattr(cls, "__table__", None)
+    if not name:
+        raise TypeError(f"{cls.__name__} has no __table__ name")
+    prev = _TABLES.get(name)
+    if prev is not None and prev is not cls and prev.__qualname__ != cls.__qualname__:
+        raise TypeError(f"table {name!r} declared twice ({prev.__qualname__}, {cls.__qualname__})")
+    _TABLES[name] = cls
+    return cls
+
+
+def record(table: str, doc: str | None = None):
+    """Class decorator: make a frozen slotted dataclass that is one row of ``table``."""
+
+    def wrap(cls):
+        cls.__table__ = table
+        if doc is not None:
+            cls.__doc__ = doc
+        dc = dataclass(frozen=True, slots=True)(cls)
+        dc.__table__ = table
+        return register_table(dc)
+
+    return wrap
+
+
+class Record:
+    """Marker base class (optional) for typing; records are made with :func:`record`."""
+
+    __table__: ClassVar[str]
+
+
+def table_types() -> dict[str, type]:
+    """Every registered table name -> record class (import the protocol modules first)."""
+    return dict(_TABLES)
+
+
+def _kind_of(f: dataclasses.Field, hints: dict[str, Any]) -> str:
+    k = f.metadata.get("kind") if f.metadata else None
+    if k:
+        return k
+    if f.name == "ts" or f.name.endswith("_ts"):
+        return "time"
+    t = hints.get(f.name, Any)
+    args = [a for a in typing.get_args(t) if a is not type(None)]
+    base = args[0] if args and typing.get_origin(t) in (typing.Union, getattr(__import__("types"), "UnionType", None)) else t
+    base = typing.get_origin(base) or base
+    if base is bool:
+        return "bool"
+    if base is int:
+        return "int"
+    if base is float:
+        return "float"
+    if base is str:
+        return "str"
+    if base in (tuple, list):
+        return "list"
+    return "object"
+
+
+_COLS_CACHE: dict[type, list[tuple[str, str, str, bool]]] = {}
+
+
+def columns(cls: type) -> list[tuple[str, str, str, bool]]:
+    """[(name, kind, doc, secret)] for a record class, in declaration order."""
+    got = _COLS_CACHE.get(cls)
+    if got is None:
+        mod = sys.modules.get(cls.__module__)
+        hints = typing.get_type_hints(cls, vars(mod) if mod else None)
+        got = []
+        for f in dataclasses.fields(cls):
+            md = f.metadata or {}
+            got.append((f.name, _kind_of(f, hints), md.get("doc", ""), bool(md.get("secret"))))
+        _COLS_CACHE[cls] = got
+    return got
+
+
+def mask_secret(value: Any) -> Any:
+    """Partly mask a secret: keep the first and last character of long values (``pu***c``)."""
+    if value is None or value == "":
+        return value
+    s = str(value)
+    if len(s) <= 2:
+        return "*" * len(s)
+    if len(s) <= 5:
+        return s[0] + "*" * (len(s) - 1)
+    return s[0] + "*" * (len(s) - 2) + s[-1]
+
+
+def to_frame(cls: type, rows: Iterable[Any], *, show_secrets: bool = True):
+    """Build the typed DataFrame of one table from its records, column-wise."""
+    import numpy as np
+    import pandas as pd
+
+    cols = columns(cls)
+    names = [c[0] for c in cols]
+    rows = list(rows)
+    if rows:
+        getter = operator.attrgetter(*names) if len(names) > 1 else (lambda r, n=names[0]: (getattr(r, n),))
+        data = list(zip(*map(getter, rows)))
+    else:
+        data = [()] * len(names)
+    out = {}
+    for (name, kind, _doc, secret), values in zip(cols, data):
+        values = list(values)
+        if secret and not show_secrets:
+            values = [mask_secret(v) for v in values]
+        if kind == "time":
+            arr = np.array([np.nan if v is None else v for v in values], dtype="float64")
+            s = pd.to_datetime(arr, unit="s", utc=True)
+            out[name] = s
+        elif kind == "duration" or kind == "float":
+            out[name] = pd.array([np.nan if v is None else v for v in values], dtype="float64")
+        elif kind == "int":
+            out[name] = pd.array(values, dtype="Int64")
+        elif kind == "bool":
+            out[name] = pd.array(values, dtype="boolean")
+        elif kind == "str":
+            out[name] = pd.array([None if v is None else str(v) for v in values], dtype="string")
+        elif kind == "list":
+            out[name] = pd.Series([tuple(v) if v is not None else () for v in values], dtype="object")
+        else:
+            out[name] = pd.Series(values, dtype="object")
+    return pd.DataFrame(out, columns=names)
+
+
+def schema_markdown() -> str:
+    """docs/tables.md: every table, column, type and meaning."""
+    lines = ["# Tables", "",
+             "Generated from the record classes by `python -m dissect.schema > docs/tables.md`;",
+             "`tests/test_schema_docs.py` fails when this file is out of date.", "",
+             "Types: `time` = UTC timestamp (pandas `datetime64[ns, UTC]`; ISO 8601 in CSV/JSON), "
+             "`int` = nullable integer, `float`/`duration` = float (durations in seconds), "
+             "`bool` = nullable boolean, `str` = string, `list` = list of strings (joined with `,` in CSV). "
+             "Columns marked *secret* are masked unless `--show-secrets` is given.", ""]
+    for name in sorted(_TABLES):
+        cls = _TABLES[name]
+        lines.append(f"## `{name}`")
+        lines.append("")
+        doc = (cls.__doc__ or "").strip()
+        if doc and not doc.startswith(cls.__name__ + "("):
+            lines.append(" ".join(doc.split()))
+            lines.append("")
+        lines.append("| column | type | meaning |")
+        lines.append("|---|---|---|")
+        for cname, kind, cdoc, secret in columns(cls):
+            cdoc = " ".join(cdoc.split()).replace("|", "\\|")
+            if secret:
+                cdoc += " *(secret)*"
+            lines.append(f"| `{cname}` | {kind} | {cdoc} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised by the docs test
+    from dissect import analyzer  # noqa: F401  (imports every protocol's records)
+
+    analyzer.load_protocols()
+    sys.stdout.write(schema_markdown())

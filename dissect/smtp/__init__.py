@@ -1,0 +1,3 @@
+"""SMTP analyzer (see its issue). Filled in by the smtp work."""
+
+PROTOCOL = None

@@ -1,0 +1,3 @@
+"""SNMP analyzer (see its issue). Filled in by the snmp work."""
+
+PROTOCOL = None

@@ -1,0 +1,1 @@
+"""The self-contained HTML traffic report (plotly), built from an Analysis."""
