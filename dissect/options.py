@@ -19,6 +19,7 @@ class Caps:
     tcp_ooo_segments: int = 4096             # buffered out-of-order segments per direction
     frag_pending: int = 8192                 # IP datagrams being reassembled
     frag_timeout: float = 30.0               # seconds
+    frag_bytes: int = 64 << 20               # bytes buffered in pending IP fragments (all datagrams)
     line_length: int = 64 * 1024             # SMTP/HTTP line (command, reply, header line)
     header_count: int = 512                  # headers per HTTP/MIME message
     header_bytes: int = 256 * 1024           # total header block size
