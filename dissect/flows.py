@@ -1,0 +1,647 @@
+"""The flow table: bidirectional 5-tuple -> flow, TCP reassembly hook-up, analyzer hosting.
+
+One :class:`Flow` per connection (TCP), or per 5-tuple until it goes idle (UDP, ICMP, other IP
+protocols). When a flow ends (closed and quiet, idle timeout, eviction, end of capture) its
+analyzer gets ``close(ts)``, its :class:`FlowRecord` (the ``flows`` table, modelled on Zeek's
+``conn.log``) goes to the run's record sink and the flow is dropped: nothing per packet is kept.
+
+Hot path (:meth:`FlowTable.packet`): one tuple key and one dict lookup per packet (both
+directions of a flow are in the dict, each entry says which side sent), a few counters, and for
+TCP the reassembler's in-order fast path. Flows no analyzer wants keep no payload at all.
+
+Flow ids are deterministic: ``"C"`` + base62 of a BLAKE2b digest over the normalised 5-tuple and
+the flow's first timestamp, so they do not depend on processing order, engines or worker counts.
+
+Originator: the sender of the first SYN without ACK (a SYN-ACK seen first makes its receiver the
+originator, history ``^``). Mid-stream TCP, UDP and others: when exactly one side uses a service
+port (< 1024, a protocol's registered port or a common registered port), the other side is the
+originator; otherwise the first sender.
+
+Timeouts are checked every :data:`SWEEP_INTERVAL` seconds of capture time (not per packet);
+closed TCP flows (FIN both ways, or RST) are removed once quiet for :data:`CLOSE_DELAY` seconds.
+The live-flow cap evicts the least recently seen flows (``flow_cap_evicted`` weird).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from typing import Any, Callable
+
+from dissect.analyzer import FlowContext
+from dissect.packet import ACK, FIN, ICMP, ICMP6, RST, SYN, TCP, UDP
+from dissect.schema import col, record
+from dissect.tcp import Reassembler
+from dissect.weird import Weird, declare
+
+__all__ = ["FlowRecord", "Flow", "FlowTable", "make_uid", "SWEEP_INTERVAL", "CLOSE_DELAY"]
+
+SWEEP_INTERVAL = 5.0    # seconds of capture time between timeout sweeps
+CLOSE_DELAY = 5.0       # a closed TCP flow is removed once quiet this long (Zeek's tcp_close_delay)
+
+declare("tcp_port_reuse", "A new SYN arrived on a closed connection's 5-tuple; a new flow was started", "info")
+
+
+@record("flows", "One row per connection (TCP) or per 5-tuple until idle (UDP, ICMP, others), "
+                 "modelled on Zeek's conn.log.")
+class FlowRecord:
+    uid: str = col("Flow id: deterministic ('C' + base62 of a hash of the 5-tuple and first timestamp); "
+                   "joins every protocol table")
+    ts: float = col("Time of the flow's first packet")
+    orig_h: str = col("Originator address (sent the first SYN; mid-stream: the client-port side)")
+    orig_p: int = col("Originator port (ICMP: type)")
+    resp_h: str = col("Responder address")
+    resp_p: int = col("Responder port (ICMP: code)")
+    proto: str = col("Transport: tcp, udp, icmp, icmp6, or the IP protocol number")
+    service: str | None = col("Protocol detected (smtp, http, snmp...) or a port label (smtps); "
+                              "empty when unknown")
+    duration: float = col("Seconds from the first to the last packet", kind="duration")
+    orig_bytes: int = col("Payload bytes the originator sent (TCP: from sequence numbers, so "
+                          "includes missed bytes, like Zeek)")
+    resp_bytes: int = col("Payload bytes the responder sent (TCP: from sequence numbers)")
+    orig_pkts: int = col("Packets from the originator")
+    resp_pkts: int = col("Packets from the responder")
+    orig_ip_bytes: int = col("IP-level bytes from the originator (sum of IP total lengths)")
+    resp_ip_bytes: int = col("IP-level bytes from the responder")
+    orig_frame_bytes: int = col("Frame bytes on the wire from the originator (what `tshark -z conv` "
+                                "counts as Bytes)")
+    resp_frame_bytes: int = col("Frame bytes on the wire from the responder")
+    missed_bytes: int = col("TCP payload bytes never captured (content gaps), both directions")
+    state: str = col("Connection state as Zeek's conn_state: S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 "
+                     "RSTRH SH SHR OTH")
+    history: str = col("Zeek history letters, upper case = originator: S syn, H syn-ack, A pure ack, "
+                       "D data, F fin, R rst, G content gap, T retransmission, W zero window, "
+                       "I fin+rst, Q other multi-flag, ^ direction flipped; T/W repeat at 10, 100...")
+    ip_version: int = col("IP version (4 or 6)")
+    end_reason: str = col("Why the flow record was written: closed, timeout, evicted, end (of "
+                          "capture), reused (port reuse)")
+    truncated: bool = col("Some packets were cut by the capture's snap length")
+
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def make_uid(a: bytes, ap: int, b: bytes, bp: int, proto: int, ts: float) -> str:
+    """Deterministic flow id from the 5-tuple (either order) and the first timestamp."""
+    x, y = (a, ap), (b, bp)
+    if y < x:
+        x, y = y, x
+    h = hashlib.blake2b(digest_size=12)
+    h.update(b"%d|%s|%d|%s|%d|%d" % (proto, x[0].hex().encode(), x[1], y[0].hex().encode(), y[1],
+                                     round(ts * 1e6)))
+    n = int.from_bytes(h.digest(), "big")
+    out = []
+    while n:
+        n, r = divmod(n, 62)
+        out.append(_B62[r])
+    return "C" + "".join(reversed(out))
+
+
+def ip_text(raw: bytes) -> str:
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw)
+    if len(raw) == 16:
+        return socket.inet_ntop(socket.AF_INET6, raw)
+    return raw.hex()
+
+
+_PROTO_NAMES = {TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMP6: "icmp6"}
+
+# ICMP: replies map to the type of their request so that both are one flow
+_ICMP_PAIRS = {0: 8, 14: 13, 16: 15, 18: 17}
+_ICMP_REQ = {8, 13, 15, 17}
+_ICMP6_PAIRS = {129: 128}
+_ICMP6_REQ = {128}
+
+# Zeek TCP endpoint states
+INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
+
+# history bits: letter -> bit (orig); resp letter uses bit << 16
+_HBIT = {c: 1 << i for i, c in enumerate("SHADFRGTWIQ^")}
+_DBIT = (_HBIT["D"], _HBIT["D"] << 16)
+_ABIT = (_HBIT["A"], _HBIT["A"] << 16)
+_SCALED = {"T", "W"}
+
+
+class Flow:
+    """One live flow. Counters per direction are indexed 0 = originator, 1 = responder."""
+
+    __slots__ = ("uid", "key", "ts", "last", "proto", "family", "orig", "resp", "orig_p", "resp_p",
+                 "pkts", "ipb", "frb", "udp_bytes", "hist", "hbits", "scaled", "st", "rs",
+                 "analyzer", "ctx", "service", "probe", "done", "truncated", "dirty", "flipped")
+
+    def __init__(self, uid, key, ts, proto, family, orig, orig_p, resp, resp_p):
+        self.uid = uid
+        self.key = key            # the (src, dst, sport, dport, proto) key as sent by the originator
+        self.ts = ts
+        self.last = ts
+        self.proto = proto
+        self.family = family
+        self.orig = orig
+        self.resp = resp
+        self.orig_p = orig_p
+        self.resp_p = resp_p
+        self.pkts = [0, 0]
+        self.ipb = [0, 0]
+        self.frb = [0, 0]
+        self.udp_bytes = [0, 0]
+        self.hist: list[str] = []
+        self.hbits = 0
+        self.scaled: dict[str, int] = {}
+        self.st = [INACTIVE, INACTIVE]
+        self.rs = None            # (Reassembler, Reassembler) for TCP
+        self.analyzer = None
+        self.ctx = None
+        self.service = None
+        self.probe = None
+        self.done = False         # TCP: closed (FIN both ways or RST)
+        self.truncated = False
+        self.flipped = False
+
+    def add_hist(self, letter: str, d: int) -> None:
+        bit = _HBIT[letter] << (16 * d)
+        if not self.hbits & bit:
+            self.hbits |= bit
+            self.hist.append(letter if d == 0 else letter.lower())
+
+    def add_scaled(self, letter: str, d: int) -> None:
+        """T/W: recorded at the 1st, 10th, 100th... occurrence (like Zeek)."""
+        k = letter if d == 0 else letter.lower()
+        n = self.scaled.get(k, 0) + 1
+        self.scaled[k] = n
+        if n in (1, 10, 100, 1000, 10000, 100000, 1000000):
+            self.hist.append(k)
+
+    def state(self) -> str:
+        if self.proto == TCP:
+            return _tcp_state(self)
+        o, r = self.pkts
+        if o:
+            return "SF" if r else "S0"
+        return "SHR" if r else "OTH"
+
+
+def _tcp_state(f: Flow) -> str:
+    """Zeek's conn_state for TCP from the two endpoint states."""
+    os_, rs_ = f.st
+    o_inactive = os_ in (INACTIVE, PARTIAL)
+    r_inactive = rs_ in (INACTIVE, PARTIAL)
+    if rs_ == RESET:
+        osz = f.rs[0].max_end if f.rs else 0
+        rsz = f.rs[1].max_end if f.rs else 0
+        if os_ in (SYN_SENT, SYN_ACK_SENT) or (os_ == RESET and osz == 0 and rsz == 0):
+            return "REJ"
+        return "RSTRH" if o_inactive else "RSTR"
+    if os_ == RESET:
+        if r_inactive:
+            h = "".join(f.hist)
+            # Zeek: /^?S[^HAFGIQ]*R.*/ - orig sent a SYN then a RST, nothing else in between
+            i = 1 if h.startswith("^") else 0
+            if h[i:i + 1] == "S":
+                j = i + 1
+                while j < len(h) and h[j] not in "HAFGIQ":
+                    if h[j] == "R":
+                        return "RSTOS0"
+                    j += 1
+            return "OTH"
+        return "RSTO"
+    if os_ == CLOSED and rs_ == CLOSED:
+        return "SF"
+    if os_ == CLOSED:
+        return "SH" if r_inactive else "S2"
+    if rs_ == CLOSED:
+        return "SHR" if o_inactive else "S3"
+    if os_ == SYN_SENT and rs_ == INACTIVE:
+        return "S0"
+    if os_ == ESTABLISHED and rs_ == ESTABLISHED:
+        return "S1"
+    return "OTH"
+
+
+class FlowTable:
+    """The live flows of one run, and the analyzers attached to them."""
+
+    def __init__(self, options: Any, emit: Callable[[Any], None], detector=None,
+                 shared: dict[str, Any] | None = None, extractor: Any = None,
+                 taps: dict[str, Callable[[FlowContext], Any]] | None = None):
+        self.options = options
+        caps = options.caps
+        self.caps = caps
+        self.emit = emit
+        self.detector = detector
+        self.shared = shared or {}
+        self.extractor = extractor
+        self.taps = taps or {}          # uid -> factory(ctx): analyzers that replace detection
+        self.strict = bool(getattr(options, "strict", False))
+        self.table: dict[tuple, tuple[Flow, int]] = {}
+        self.nflows = 0
+        self.max_flows = int(caps.max_flows)
+        self.tcp_timeout = float(caps.flow_idle_timeout)
+        self.udp_timeout = float(caps.udp_idle_timeout)
+        self.next_sweep = None
+        self.evict_candidates: list[Flow] = []
+        self.evicted = 0
+        self.flows_total = 0
+        self.peak_flows = 0
+        self.services: dict[str, list[int]] = {}    # service -> [flows, packets, bytes]
+        self.transports: dict[str, list[int]] = {}  # tcp/udp/... -> [flows, packets, bytes]
+        self.talkers: dict[str, list[int]] = {}     # host -> [packets, bytes]
+        self.conversations: dict[tuple, list] = {}  # (a, b) -> [flows, packets, bytes]
+
+    # -- the hot path ------------------------------------------------------------------------
+    def packet(self, p) -> None:
+        ent = self.table.get((p.src, p.dst, p.sport, p.dport, p.proto))
+        if ent is None:
+            ent = self._new(p)
+        flow, d = ent
+        ts = p.ts
+        if ts > flow.last:
+            flow.last = ts
+        flow.pkts[d] += 1
+        flow.ipb[d] += p.ip_len
+        flow.frb[d] += p.frame_len
+        if p.truncated:
+            flow.truncated = True
+        proto = p.proto
+        if proto == TCP:
+            flags = p.flags
+            if flags & SYN and not flags & ACK and (flow.done or flow.st[d] in (CLOSED, RESET)) \
+                    and (flow.pkts[d] > 1 or flow.pkts[1 - d]):
+                # a new connection on the same 5-tuple
+                self._end(flow, ts, "reused")
+                flow.pkts[d] -= 1
+                flow.ipb[d] -= p.ip_len
+                flow.frb[d] -= p.frame_len
+                ent = self._new(p)
+                flow, d = ent
+                flow.pkts[d] += 1
+                flow.ipb[d] += p.ip_len
+                flow.frb[d] += p.frame_len
+            plen = p.payload_len
+            if flags & 7 or flow.st[d] < PARTIAL:
+                self._tcp_flags(flow, d, flags, plen)
+            elif plen:
+                if not flow.hbits & _DBIT[d]:
+                    flow.add_hist("D", d)
+            elif not flow.hbits & _ABIT[d] and flags & ACK:
+                flow.add_hist("A", d)
+            rs = flow.rs
+            if rs[d].segment(flags, p.seq, p.payload, plen, ts) and plen:
+                flow.add_scaled("T", d)
+            if flags & ACK and rs[1 - d].segs:
+                rs[1 - d].acked(p.ack, ts)
+            if p.win == 0 and not flags & (SYN | RST):
+                flow.add_scaled("W", d)
+        elif proto == UDP:
+            plen = p.payload_len
+            flow.udp_bytes[d] += plen
+            if not flow.hbits & _DBIT[d]:
+                flow.add_hist("D", d)
+            a = flow.analyzer
+            if a is not None:
+                try:
+                    a.feed(d, p.payload, ts)
+                except Exception as e:
+                    self._fail(flow, e, ts)
+            elif flow.probe is not None:
+                self._probe_data(flow, d, p.payload, ts)
+        else:
+            flow.udp_bytes[d] += p.payload_len
+
+    # -- flow creation -----------------------------------------------------------------------
+    def _new(self, p) -> tuple[Flow, int]:
+        if self.nflows >= self.max_flows:
+            self._evict_one(p.ts)
+        proto = p.proto
+        src, dst, sport, dport = p.src, p.dst, p.sport, p.dport
+        flip = False
+        if proto == TCP:
+            flags = p.flags
+            if flags & SYN:
+                flip = bool(flags & ACK)
+            else:
+                flip = self._flip_by_port(sport, dport)
+        elif proto == UDP:
+            flip = self._flip_by_port(sport, dport)
+        elif proto in (ICMP, ICMP6):
+            pairs = _ICMP_PAIRS if proto == ICMP else _ICMP6_PAIRS
+            flip = sport in pairs
+        if flip:
+            o, op, r, rp = dst, dport, src, sport
+        else:
+            o, op, r, rp = src, sport, dst, dport
+        ts = p.ts
+        uid = make_uid(src, sport, dst, dport, proto, ts)
+        fwd = (o, r, op, rp, proto)
+        rev = (r, o, rp, op, proto)
+        if proto in (ICMP, ICMP6):
+            # request type t and reply type u are one flow: key both by the request type
+            pairs = _ICMP_PAIRS if proto == ICMP else _ICMP6_PAIRS
+            req = {v: k for k, v in pairs.items()}
+            t = pairs.get(sport, sport) if flip else sport
+            if t in req:
+                fwd = (o, r, t, dport, proto)
+                rev = (r, o, req[t], dport, proto)
+                op, rp = t, dport
+        flow = Flow(uid, fwd, ts, proto, p.family, o, op, r, rp)
+        if flip:
+            flow.flipped = True
+            flow.hist.append("^")
+        table = self.table
+        if fwd == rev:      # same address and port both ways (e.g. a host talking to itself)
+            table[fwd] = (flow, 0)
+        else:
+            table[fwd] = (flow, 0)
+            table[rev] = (flow, 1)
+        self.nflows += 1
+        self.flows_total += 1
+        if self.nflows > self.peak_flows:
+            self.peak_flows = self.nflows
+        want = self._attach(flow)
+        if proto == TCP:
+            flow.rs = (Reassembler(flow, 0, self.caps, want, self._deliver, self._gap, self._weird),
+                       Reassembler(flow, 1, self.caps, want, self._deliver, self._gap, self._weird))
+        if self.next_sweep is None:
+            self.next_sweep = ts + SWEEP_INTERVAL
+        return table[(src, dst, sport, dport, proto)] if proto not in (ICMP, ICMP6) or \
+            (src, dst, sport, dport, proto) in table else (flow, 1 if flip else 0)
+
+    def _flip_by_port(self, sport: int, dport: int) -> bool:
+        det = self.detector
+        if det is None:
+            s_srv, d_srv = sport < 1024, dport < 1024
+        else:
+            s_srv, d_srv = det.is_service_port(sport), det.is_service_port(dport)
+        return s_srv and not d_srv
+
+    def _attach(self, flow: Flow) -> bool:
+        """Choose the analyzer (or start probing). Returns True when the bytes are wanted."""
+        transport = _PROTO_NAMES.get(flow.proto)
+        if transport not in ("tcp", "udp"):
+            return False
+        tap = self.taps.get(flow.uid) if self.taps else None
+        if tap is not None:
+            flow.analyzer = tap(self._ctx(flow, None))
+            if self.detector is not None:
+                flow.service = self.detector.by_port(transport, flow.orig_p, flow.resp_p)[1]
+            return True
+        det = self.detector
+        if det is None:
+            return False
+        proto, label = det.by_port(transport, flow.orig_p, flow.resp_p)
+        if proto is not None:
+            flow.service = proto.name
+            return self._start(flow, proto, flow.ts)
+        if label is not None:
+            flow.service = label
+            return False
+        ps = det.probe_state(transport)
+        if ps is None:
+            return False
+        flow.probe = ps
+        return True
+
+    def _ctx(self, flow: Flow, proto) -> FlowContext:
+        return FlowContext(flow.uid, ip_text(flow.orig), flow.orig_p, ip_text(flow.resp), flow.resp_p,
+                           _PROTO_NAMES.get(flow.proto, str(flow.proto)), self.emit, self.options,
+                           self.shared.get(proto.name) if proto is not None else None,
+                           self.extractor)
+
+    def _start(self, flow: Flow, proto, ts: float) -> bool:
+        ctx = self._ctx(flow, proto)
+        flow.ctx = ctx
+        try:
+            flow.analyzer = proto.factory(ctx)
+        except Exception as e:
+            self._fail(flow, e, ts)
+            return False
+        return True
+
+    # -- analyzer plumbing (called by the reassemblers) -----------------------------------------
+    def _deliver(self, flow: Flow, d: int, data: bytes, ts: float) -> None:
+        a = flow.analyzer
+        if a is not None:
+            try:
+                a.feed(d, data, ts)
+            except Exception as e:
+                self._fail(flow, e, ts)
+        elif flow.probe is not None:
+            self._probe_data(flow, d, data, ts)
+
+    def _gap(self, flow: Flow, d: int, n: int, ts: float) -> None:
+        flow.add_hist("G", d)
+        a = flow.analyzer
+        if a is not None:
+            try:
+                a.gap(d, n, ts)
+            except Exception as e:
+                self._fail(flow, e, ts)
+        elif flow.probe is not None:
+            flow.probe.add_gap(d, n, ts)
+
+    def _weird(self, flow: Flow, name: str, ts: float, addl: str = "", source: str = "tcp") -> None:
+        self.emit(Weird(ts=ts, uid=flow.uid, name=name, source=source, addl=addl,
+                        orig_h=ip_text(flow.orig), orig_p=flow.orig_p, resp_h=ip_text(flow.resp),
+                        resp_p=flow.resp_p))
+
+    def _fail(self, flow: Flow, exc: Exception, ts: float) -> None:
+        if self.strict:
+            raise exc
+        self._weird(flow, "analyzer_exception", ts, f"{flow.service}: {type(exc).__name__}: {exc}"[:200],
+                    source=flow.service or "analyzer")
+        flow.analyzer = None
+        flow.probe = None
+        if flow.rs is not None:
+            flow.rs[0].set_want(False)
+            flow.rs[1].set_want(False)
+
+    def _probe_data(self, flow: Flow, d: int, data: bytes, ts: float) -> None:
+        ps = flow.probe
+        got = ps.add(d, data, ts)
+        if got is None:
+            return
+        flow.probe = None
+        if got is False:
+            if flow.rs is not None:
+                flow.rs[0].set_want(False)
+                flow.rs[1].set_want(False)
+            return
+        flow.service = got.name
+        if not self._start(flow, got, ts):
+            return
+        for kind, dd, x, t in ps.events:
+            a = flow.analyzer
+            if a is None:
+                break
+            try:
+                if kind == 0:
+                    a.feed(dd, x, t)
+                else:
+                    a.gap(dd, x, t)
+            except Exception as e:
+                self._fail(flow, e, t)
+
+    def _tcp_flags(self, flow: Flow, d: int, flags: int, plen: int) -> None:
+        """History letters and Zeek's endpoint state machine for packets that can change state."""
+        nflags = (flags & SYN and 1) + (flags & FIN and 1) + (flags & RST and 1)
+        if nflags > 1:
+            flow.add_hist("I" if flags & FIN and flags & RST else "Q", d)
+        elif nflags == 1:
+            if flags & SYN:
+                flow.add_hist("H" if flags & ACK else "S", d)
+            elif flags & FIN:
+                flow.add_hist("F", d)
+            else:
+                flow.add_hist("R", d)
+        elif plen:
+            flow.add_hist("D", d)
+        elif flags & ACK:
+            flow.add_hist("A", d)
+        st = flow.st
+        me = st[d]
+        peer = st[1 - d]
+        if flags & RST:
+            st[d] = RESET
+        elif flags & FIN:
+            if me != RESET:
+                st[d] = CLOSED
+        elif flags & SYN:
+            if me == INACTIVE:
+                st[d] = SYN_ACK_SENT if flags & ACK else SYN_SENT
+            elif me == SYN_SENT and flags & ACK:
+                st[d] = SYN_ACK_SENT
+        elif me == INACTIVE:
+            st[d] = PARTIAL
+        elif me in (SYN_SENT, SYN_ACK_SENT) and flags & ACK:
+            st[d] = ESTABLISHED
+            if peer in (SYN_SENT, SYN_ACK_SENT):
+                st[1 - d] = ESTABLISHED
+        a, b = st
+        if (a == CLOSED and b == CLOSED) or a == RESET or b == RESET:
+            flow.done = True
+
+    # -- ending flows ------------------------------------------------------------------------
+    def _end(self, flow: Flow, ts: float, reason: str) -> None:
+        """Flush, close the analyzer, write the record, drop the flow."""
+        table = self.table
+        o, r, op, rp, proto = flow.key
+        if table.get(flow.key, (None,))[0] is flow:
+            del table[flow.key]
+        rk = (r, o, rp, op, proto)
+        if proto in (ICMP, ICMP6):
+            for k in [k for k, v in table.items() if v[0] is flow] if table.get(rk, (None,))[0] is not flow else [rk]:
+                del table[k]
+        elif table.get(rk, (None,))[0] is flow:
+            del table[rk]
+        self.nflows -= 1
+        end_ts = flow.last
+        if flow.rs is not None:
+            flow.rs[0].flush(end_ts)
+            flow.rs[1].flush(end_ts)
+        if flow.probe is not None:
+            flow.probe = None
+        a = flow.analyzer
+        if a is not None:
+            try:
+                a.close(end_ts)
+            except Exception as e:
+                self._fail(flow, e, end_ts)
+            flow.analyzer = None
+        self.emit(self.record(flow, reason))
+
+    def record(self, flow: Flow, reason: str) -> FlowRecord:
+        if flow.rs is not None:
+            r0, r1 = flow.rs
+            ob, rb = r0.max_end, r1.max_end
+            missed = r0.missed + r1.missed
+        else:
+            ob, rb = flow.udp_bytes
+            missed = 0
+        transport = _PROTO_NAMES.get(flow.proto, str(flow.proto))
+        pk, ip, fr = flow.pkts, flow.ipb, flow.frb
+        service = flow.service
+        stats = self.services.setdefault(service or "-", [0, 0, 0])
+        stats[0] += 1
+        stats[1] += pk[0] + pk[1]
+        stats[2] += fr[0] + fr[1]
+        stats = self.transports.setdefault(transport, [0, 0, 0])
+        stats[0] += 1
+        stats[1] += pk[0] + pk[1]
+        stats[2] += fr[0] + fr[1]
+        oh, rh = ip_text(flow.orig), ip_text(flow.resp)
+        for h, i in ((oh, 0), (rh, 1)):
+            t = self.talkers.get(h)
+            if t is None:
+                t = self.talkers[h] = [0, 0, 0, 0]
+            t[0] += pk[i]
+            t[1] += fr[i]
+            t[2] += pk[1 - i]
+            t[3] += fr[1 - i]
+        ck = (oh, rh) if oh <= rh else (rh, oh)
+        c = self.conversations.get(ck)
+        if c is None:
+            c = self.conversations[ck] = [0, 0, 0]
+        c[0] += 1
+        c[1] += pk[0] + pk[1]
+        c[2] += fr[0] + fr[1]
+        return FlowRecord(
+            uid=flow.uid, ts=flow.ts, orig_h=oh, orig_p=flow.orig_p, resp_h=rh, resp_p=flow.resp_p,
+            proto=transport, service=service, duration=flow.last - flow.ts,
+            orig_bytes=ob, resp_bytes=rb, orig_pkts=pk[0], resp_pkts=pk[1],
+            orig_ip_bytes=ip[0], resp_ip_bytes=ip[1], orig_frame_bytes=fr[0],
+            resp_frame_bytes=fr[1], missed_bytes=missed, state=flow.state(),
+            history="".join(flow.hist), ip_version=flow.family, end_reason=reason,
+            truncated=flow.truncated)
+
+    def live_flows(self) -> list[Flow]:
+        seen = set()
+        out = []
+        for f, _ in self.table.values():
+            if id(f) not in seen:
+                seen.add(id(f))
+                out.append(f)
+        return out
+
+    def sweep(self, now: float) -> None:
+        """End idle flows and quiet closed TCP flows (called every few seconds of capture time)."""
+        self.next_sweep = now + SWEEP_INTERVAL
+        tcp_t, udp_t = self.tcp_timeout, self.udp_timeout
+        ended = []
+        for f in self.live_flows():
+            idle = now - f.last
+            if f.proto == TCP:
+                if f.done and idle >= CLOSE_DELAY:
+                    ended.append((f, "closed"))
+                elif idle >= tcp_t:
+                    ended.append((f, "timeout"))
+            elif idle >= udp_t:
+                ended.append((f, "timeout"))
+        ended.sort(key=lambda x: (x[0].ts, x[0].uid))
+        for f, why in ended:
+            self._end(f, f.last, why)
+
+    def _evict_one(self, now: float) -> None:
+        """The flow cap is hit: end the least recently seen flow (candidates found in batches)."""
+        cands = self.evict_candidates
+        while True:
+            while cands:
+                f, last = cands.pop()
+                if f.last == last and self.table.get(f.key, (None,))[0] is f:
+                    self._weird(f, "flow_cap_evicted", now, f"{self.nflows} live flows (cap {self.max_flows})",
+                                source="flows")
+                    self.evicted += 1
+                    self._end(f, now, "evicted")
+                    return
+            flows = self.live_flows()
+            if not flows:
+                return
+            k = max(16, len(flows) // 64)
+            flows.sort(key=lambda f: f.last)
+            cands.extend((f, f.last) for f in reversed(flows[:k]))
+
+    def finish(self) -> None:
+        """End of input: every live flow is ended (in order of first packet)."""
+        flows = self.live_flows()
+        flows.sort(key=lambda f: (f.ts, f.uid))
+        for f in flows:
+            self._end(f, f.last, "closed" if f.done else "end")
