@@ -35,6 +35,7 @@ class Caps:
     ber_elements: int = 10_000
     oid_arcs: int = 128
     snmp_pending_requests: int = 65_536
+    http_pending: int = 1024                 # HTTP requests waiting for their responses per connection
 
     @classmethod
     def names(cls) -> list[str]:
