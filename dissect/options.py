@@ -35,6 +35,7 @@ class Caps:
     ber_elements: int = 10_000
     oid_arcs: int = 128
     snmp_pending_requests: int = 65_536
+    snmp_wordlist_words: int = 100_000       # words tried by the SNMPv3 offline password check
     http_pending: int = 1024                 # HTTP requests waiting for their responses per connection
 
     @classmethod
@@ -57,6 +58,7 @@ class Options:
     http_headers: bool = False                                # build the http_headers child table
     snmp_keys: Path | None = None                             # TOML or Wireshark snmp_users file
     snmp_wordlist: Path | None = None
+    snmp_hashcat: Path | None = None                          # write SNMPv3 hashcat lines here (audit)
     extract_dir: Path | None = None                           # write messages/objects here
     strict: bool = False                                      # re-raise analyzer exceptions (tests)
     caps: Caps = field(default_factory=Caps)
