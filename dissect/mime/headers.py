@@ -1,0 +1,331 @@
+"""Header blocks: the ONE place where the stdlib ``email`` package (``policy.default``) is called.
+
+:func:`parse_header_block` hands a header block (bytes up to and including the empty line) to
+``email.parser.BytesHeaderParser(policy=policy.default)`` and reads every value we need out of
+it, each access guarded on its own: the stdlib may raise on hostile structured headers (and has
+had quadratic paths on huge ones), so an exception becomes an error string (the caller turns it
+into a ``mime_parser_exception`` weird) and the fields that parsed are kept. Header values longer
+than ``STRUCTURED_LIMIT`` are never handed to the structured parser (they are kept raw, decoded
+leniently). The header count/size caps are enforced before the stdlib sees the block.
+
+RFC 2047/2231 results of the stdlib were checked against the corpus and the PROTOCOL_NOTES traps
+(split multi-byte encoded-words, encoded-words inside quoted parameters, RFC 2231 segments out of
+order, charset only in ``*0*``): ``policy.default`` gets them right (tests/test_mime_headers.py),
+so it is used; the lenient decoder below is the fallback when it raises.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass, field
+from email import policy as _policy
+from email.parser import BytesHeaderParser
+
+__all__ = ["HeaderBlock", "parse_header_block", "decode_rfc2047", "split_header_lines",
+           "parse_fields"]
+
+STRUCTURED_LIMIT = 16 * 1024          # longest header value handed to the stdlib structured parser
+_PARSER = BytesHeaderParser(policy=_policy.default)
+
+
+@dataclass
+class HeaderBlock:
+    """Plain data read from one header block (a message's or a body part's)."""
+
+    raw: list[tuple[str, str]] = field(default_factory=list)   # (lower-case name, unfolded value) in order
+    content_type: str = "text/plain"
+    has_content_type: bool = False
+    boundary: str | None = None
+    charset: str | None = None
+    report_type: str | None = None
+    cte: str | None = None
+    disposition: str | None = None
+    filename: str | None = None
+    filename_raw: str | None = None
+    form_name: str | None = None
+    defects: int = 0
+    errors: list[str] = field(default_factory=list)
+    capped: bool = False
+    # message-level (top=True) fields
+    message_id: str | None = None
+    subject: str | None = None
+    subject_raw: str | None = None
+    header_from: str | None = None
+    header_to: str | None = None
+    cc: str | None = None
+    date: str | None = None
+    in_reply_to: str | None = None
+    received: tuple[str, ...] = ()
+    user_agent: str | None = None
+
+    def get(self, name: str) -> str | None:
+        for n, v in self.raw:
+            if n == name:
+                return v
+        return None
+
+
+def split_header_lines(lines: list[bytes]) -> tuple[list[tuple[str, str]], int]:
+    """Unfold header lines (each without its line end) into (lower name, value); returns defects."""
+    out: list[list[str]] = []
+    defects = 0
+    for line in lines:
+        if not line:
+            continue
+        if line[:1] in (b" ", b"\t"):
+            if out:
+                out[-1][1] += " " + line.strip().decode("utf-8", "replace")
+            else:
+                defects += 1
+            continue
+        name, sep, value = line.partition(b":")
+        if not sep or not name or name != name.strip() or b" " in name:
+            defects += 1
+            continue
+        out.append([name.decode("latin-1").lower(), value.strip().decode("utf-8", "replace")])
+    return [(n, v) for n, v in out], defects
+
+
+# --- lenient RFC 2047 -------------------------------------------------------------------------
+
+_EW = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*?)\?=")
+_WS_ONLY = re.compile(r"^[ \t\r\n]*$")
+
+
+def _ew_bytes(enc: str, text: str) -> bytes:
+    raw = text.encode("ascii", "replace")
+    if enc in "bB":
+        raw = re.sub(rb"[^A-Za-z0-9+/]", b"", raw)
+        raw = raw[: len(raw) - len(raw) % 4] if len(raw) % 4 == 1 else raw + b"=" * (-len(raw) % 4)
+        try:
+            return binascii.a2b_base64(raw)
+        except (binascii.Error, ValueError):
+            return b""
+    return binascii.a2b_qp(raw.replace(b"_", b" "), header=False)
+
+
+def _to_str(data: bytes, charset: str) -> str:
+    cs = charset.split("*", 1)[0].strip().lower() or "us-ascii"   # RFC 2231 §5 language suffix
+    try:
+        return data.decode(cs, "replace")
+    except LookupError:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+
+
+def decode_rfc2047(value: str | None) -> str | None:
+    """Decode encoded-words leniently (also inside quoted strings); adjacent words of the same
+    charset are joined as bytes before decoding, so split multi-byte characters survive."""
+    if not value or "=?" not in value:
+        return value
+    out: list[str] = []
+    pos = 0
+    pend_cs: str | None = None
+    pend: bytearray = bytearray()
+    for m in _EW.finditer(value):
+        between = value[pos:m.start()]
+        if between and not (pend_cs is not None and _WS_ONLY.match(between)):
+            if pend_cs is not None:
+                out.append(_to_str(bytes(pend), pend_cs))
+                pend_cs, pend = None, bytearray()
+            out.append(between)
+        cs = m.group(1)
+        if pend_cs is not None and cs.lower() != pend_cs.lower():
+            out.append(_to_str(bytes(pend), pend_cs))
+            pend = bytearray()
+        pend_cs = cs
+        pend += _ew_bytes(m.group(2), m.group(3))
+        pos = m.end()
+    if pend_cs is not None:
+        out.append(_to_str(bytes(pend), pend_cs))
+    out.append(value[pos:])
+    return "".join(out)
+
+
+# --- raw parameters (for filename_raw and the fallback) ----------------------------------------
+
+_PARAM = re.compile(r';\s*([A-Za-z0-9_.\-]+(?:\*\d+)?\*?)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+
+
+def raw_params(value: str) -> list[tuple[str, str]]:
+    return [(m.group(1).lower(), m.group(2).strip()) for m in _PARAM.finditer(value[:STRUCTURED_LIMIT])]
+
+
+def _raw_param(value: str | None, name: str) -> str | None:
+    if not value:
+        return None
+    segs = [(k, v) for k, v in raw_params(value) if k == name or k.startswith(name + "*")]
+    if not segs:
+        return None
+    return "; ".join(f"{k}={v}" if k != name else v for k, v in segs)
+
+
+def _lenient_param(value: str | None, name: str) -> str | None:
+    """Fallback parameter decoder: RFC 2231 segments by index, charset from the first, 2047."""
+    if not value:
+        return None
+    plain = None
+    segs: dict[int, tuple[bool, str]] = {}
+    for k, v in raw_params(value):
+        if v.startswith('"') and v.endswith('"') and len(v) >= 2:
+            v = re.sub(r"\\(.)", r"\1", v[1:-1])
+        if k == name:
+            plain = v
+        elif k.startswith(name + "*"):
+            rest = k[len(name) + 1:]
+            enc = rest.endswith("*") or rest == ""
+            idx = rest.rstrip("*")
+            segs[int(idx) if idx.isdigit() else 0] = (enc, v)
+    if segs:
+        charset = "utf-8"
+        buf = bytearray()
+        for i in sorted(segs):
+            enc, v = segs[i]
+            if enc:
+                if i == min(segs) and v.count("'") >= 2:
+                    charset, _lang, v = v.split("'", 2)
+                    charset = charset or "utf-8"
+                buf += re.sub(r"%([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), v).encode("latin-1", "replace")
+            else:
+                buf += v.encode("utf-8", "replace")
+        return _to_str(bytes(buf), charset)
+    return decode_rfc2047(plain)
+
+
+# --- the guarded helper -----------------------------------------------------------------------
+
+def _try(block: HeaderBlock, fn, default=None):
+    try:
+        return fn()
+    except Exception as e:  # noqa: BLE001 - hostile input must never escape (see module doc)
+        block.errors.append(f"{type(e).__name__}: {e}"[:200])
+        return default
+
+
+def _clean(s: str | None) -> str | None:
+    if s is None:
+        return None
+    s = str(s)
+    return s if s.strip() else None
+
+
+def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text/plain") -> HeaderBlock:
+    """Parse one header block given as its lines (no line ends). Never raises."""
+    blk = HeaderBlock(content_type=default_ct)
+    raw, blk.defects = split_header_lines(lines)
+    blk.raw = raw
+    # the block handed to the stdlib: only headers we read, none with an oversized value
+    keep = []
+    for n, v in raw:
+        if len(v) > STRUCTURED_LIMIT:
+            blk.defects += 1
+            continue
+        keep.append((n, v))
+    msg = _try(blk, lambda: _PARSER.parsebytes(
+        b"".join(n.encode("latin-1") + b": " + v.encode("utf-8", "surrogateescape") + b"\r\n" for n, v in keep) + b"\r\n"))
+    get_raw = blk.get
+
+    ctype_raw = get_raw("content-type")
+    blk.has_content_type = ctype_raw is not None
+    if msg is not None:
+        if blk.has_content_type:
+            ct = _try(blk, msg.get_content_type)
+            if ct and ct != "text/plain" or (ct == "text/plain" and ctype_raw.lower().lstrip().startswith("text/plain")):
+                blk.content_type = ct
+            else:
+                # stdlib falls back to text/plain on an unparsable type; keep a lenient reading
+                main = ctype_raw.split(";", 1)[0].strip().lower()
+                blk.content_type = main if re.fullmatch(r"[a-z0-9!#$&^_.+\-]+/[a-z0-9!#$&^_.+\-]+", main) else default_ct
+                blk.defects += 1
+            blk.boundary = _try(blk, lambda: msg.get_param("boundary"))
+            if isinstance(blk.boundary, tuple):   # RFC 2231-encoded boundary
+                blk.boundary = _try(blk, lambda: msg.get_boundary())
+            blk.charset = _try(blk, msg.get_content_charset)
+            rt = _try(blk, lambda: msg.get_param("report-type"))
+            blk.report_type = rt.lower() if isinstance(rt, str) else None
+        cte = get_raw("content-transfer-encoding")
+        blk.cte = cte.strip().lower() if cte else None
+        if get_raw("content-disposition") is not None:
+            blk.disposition = _try(blk, msg.get_content_disposition)
+            fn = _try(blk, lambda: msg.get_param("filename", header="content-disposition"))
+            if fn is not None and not isinstance(fn, str):
+                fn = _try(blk, msg.get_filename)
+            blk.filename = fn
+            nm = _try(blk, lambda: msg.get_param("name", header="content-disposition"))
+            if nm is not None and not isinstance(nm, str):
+                from email.utils import collapse_rfc2231_value
+                nm = _try(blk, lambda: collapse_rfc2231_value(nm))
+            blk.form_name = nm
+        if blk.filename is None and blk.has_content_type:
+            nm = _try(blk, lambda: msg.get_param("name"))
+            if nm is not None and not isinstance(nm, str):
+                from email.utils import collapse_rfc2231_value
+                nm = _try(blk, lambda: collapse_rfc2231_value(nm))
+            blk.filename = nm
+        blk.defects += len(getattr(msg, "defects", ()) or ())
+    else:  # the stdlib refused the block: lenient reading of what we need
+        if ctype_raw:
+            main = ctype_raw.split(";", 1)[0].strip().lower()
+            if "/" in main:
+                blk.content_type = main
+            blk.boundary = _lenient_param(ctype_raw, "boundary")
+            cs = _lenient_param(ctype_raw, "charset")
+            blk.charset = cs.lower() if cs else None
+        cte = get_raw("content-transfer-encoding")
+        blk.cte = cte.strip().lower() if cte else None
+        cd = get_raw("content-disposition")
+        if cd:
+            blk.disposition = cd.split(";", 1)[0].strip().lower() or None
+            blk.filename = _lenient_param(cd, "filename")
+            blk.form_name = _lenient_param(cd, "name")
+        if blk.filename is None:
+            blk.filename = _lenient_param(ctype_raw, "name")
+    if blk.filename is not None:
+        blk.filename = decode_rfc2047(str(blk.filename)) or None   # encoded-words left in quoted values
+    blk.filename_raw = _raw_param(get_raw("content-disposition"), "filename") or _raw_param(ctype_raw, "name")
+
+    if top:
+        def hdr(name: str) -> str | None:
+            raw_v = get_raw(name)
+            if raw_v is None:
+                return None
+            if msg is None or len(raw_v) > STRUCTURED_LIMIT:
+                return decode_rfc2047(raw_v)
+            h = _try(blk, lambda: msg[name])
+            if h is None:
+                return decode_rfc2047(raw_v)
+            blk.defects += len(getattr(h, "defects", ()) or ())
+            return _clean(_try(blk, lambda: str(h), decode_rfc2047(raw_v)))
+
+        blk.subject_raw = get_raw("subject")
+        blk.subject = hdr("subject")
+        blk.header_from = hdr("from")
+        blk.header_to = hdr("to")
+        blk.cc = hdr("cc")
+        blk.date = get_raw("date")
+        blk.message_id = _clean(get_raw("message-id"))
+        blk.in_reply_to = _clean(get_raw("in-reply-to"))
+        blk.received = tuple(v for n, v in raw if n == "received")
+        blk.user_agent = get_raw("user-agent") or get_raw("x-mailer")
+    return blk
+
+
+def parse_fields(text: bytes, limit: int = 1000) -> list[list[tuple[str, str]]]:
+    """Blocks of ``Name: value`` fields separated by empty lines (message/delivery-status)."""
+    blocks: list[list[tuple[str, str]]] = []
+    cur: list[bytes] = []
+    for line in text.replace(b"\r\n", b"\n").split(b"\n"):
+        if not line.strip():
+            if cur:
+                blocks.append(split_header_lines(cur)[0])
+                cur = []
+                if len(blocks) >= limit:
+                    return blocks
+            continue
+        cur.append(line.rstrip(b"\r"))
+    if cur:
+        blocks.append(split_header_lines(cur)[0])
+    return blocks
