@@ -1,0 +1,116 @@
+"""Plotly figure builders used by the sections (always from aggregated data).
+
+Category labels that come from the capture are HTML-escaped before they reach plotly (plotly
+renders a subset of HTML in labels); plotly shows the entities as the original characters.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dissect.reports.aggregate import bin_centers_iso
+from dissect.reports.html import esc
+
+__all__ = ["time_bars", "hbar", "stacked_bars", "heatmap", "hist_bars"]
+
+PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6",
+           "#9d755d", "#bab0ac"]
+COLORS = {"accepted": "#54a24b", "rejected": "#e45756", "tempfail": "#f58518", "unanswered": "#bab0ac",
+          "aborted": "#9d755d", "incomplete": "#b279a2", "2xx": "#54a24b", "3xx": "#4c78a8", "4xx": "#f58518",
+          "5xx": "#e45756", "1xx": "#72b7b2", "no response": "#bab0ac", "critical": "#8b0000", "high": "#e45756",
+          "medium": "#f58518", "low": "#eeca3b", "info": "#4c78a8", "error": "#e45756", "warning": "#f58518",
+          "other": "#bab0ac"}
+
+
+def _color(name: str, i: int) -> str:
+    return COLORS.get(name, PALETTE[i % len(PALETTE)])
+
+
+def _labels(values: Sequence[Any]) -> list[str]:
+    return [esc(v) for v in values]
+
+
+def time_bars(series: dict[str, np.ndarray], edges: np.ndarray, width: float, ytitle: str,
+              xtitle: str = "time (UTC)") -> go.Figure:
+    """Stacked bars per time bin, one trace per label."""
+    x = bin_centers_iso(edges)
+    fig = go.Figure()
+    for i, (name, ys) in enumerate(series.items()):
+        fig.add_trace(go.Bar(x=x, y=[float(v) for v in ys], name=esc(name), marker_color=_color(name, i),
+                             offset=0, width=width * 1000.0 * 0.95,
+                             hovertemplate="%{x}<br>" + esc(name) + ": %{y:,.0f}<extra></extra>"))
+    fig.update_layout(barmode="stack", bargap=0, legend={"orientation": "h", "y": -0.2},
+                      xaxis={"title": {"text": xtitle}, "type": "date"},
+                      yaxis={"title": {"text": ytitle}, "rangemode": "tozero"})
+    return fig
+
+
+def hbar(labels: Sequence[Any], values: Sequence[float], xtitle: str, ytitle: str,
+         color: str = "#4c78a8", hover_fmt: str = ",.0f") -> go.Figure:
+    """Horizontal bars, largest on top."""
+    labs = _labels(labels)
+    vals = [float(v) for v in values]
+    fig = go.Figure(go.Bar(x=vals[::-1], y=labs[::-1], orientation="h", marker_color=color,
+                           hovertemplate="%{y}: %{x:" + hover_fmt + "}<extra></extra>"))
+    n = max(len(labs), 1)
+    fig.update_layout(xaxis={"title": {"text": xtitle}}, yaxis={"title": {"text": ytitle}, "automargin": True,
+                                                               "type": "category"},
+                      height=max(320, min(900, 80 + 22 * n)))
+    return fig
+
+
+def stacked_bars(categories: Sequence[Any], stacks: dict[str, Sequence[float]], xtitle: str, ytitle: str,
+                 horizontal: bool = True) -> go.Figure:
+    """Bars per category, stacked by ``stacks`` keys (e.g. outcome per server)."""
+    cats = _labels(categories)
+    fig = go.Figure()
+    for i, (name, vals) in enumerate(stacks.items()):
+        v = [float(x) for x in vals]
+        if horizontal:
+            fig.add_trace(go.Bar(y=cats[::-1], x=v[::-1], name=esc(name), orientation="h",
+                                 marker_color=_color(name, i)))
+        else:
+            fig.add_trace(go.Bar(x=cats, y=v, name=esc(name), marker_color=_color(name, i)))
+    n = max(len(cats), 1)
+    if horizontal:
+        fig.update_layout(barmode="stack", xaxis={"title": {"text": xtitle}},
+                          yaxis={"title": {"text": ytitle}, "automargin": True, "type": "category"},
+                          height=max(320, min(900, 100 + 24 * n)), legend={"orientation": "h", "y": -0.25})
+    else:
+        fig.update_layout(barmode="stack", xaxis={"title": {"text": xtitle}, "type": "category"},
+                          yaxis={"title": {"text": ytitle}}, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def heatmap(z: np.ndarray, rows: Sequence[Any], cols: Sequence[Any], xtitle: str, ytitle: str,
+            ztitle: str) -> go.Figure:
+    r, c = _labels(rows), _labels(cols)
+    zz = np.asarray(z, dtype="float64")
+    text = [[f"{v:,.0f}" for v in row] for row in zz]
+    fig = go.Figure(go.Heatmap(z=[[None if v == 0 else float(v) for v in row] for row in zz], x=c, y=r,
+                               colorscale="Blues", colorbar={"title": {"text": ztitle}},
+                               text=text, hovertemplate="%{y} → %{x}<br>%{text} " + esc(ztitle) + "<extra></extra>"))
+    n = max(len(r), 1)
+    fig.update_layout(xaxis={"title": {"text": xtitle}, "type": "category", "automargin": True, "tickangle": -45},
+                      yaxis={"title": {"text": ytitle}, "type": "category", "automargin": True,
+                             "autorange": "reversed"},
+                      height=max(380, min(900, 200 + 24 * n)))
+    return fig
+
+
+def hist_bars(edges: np.ndarray, counts: np.ndarray, xtitle: str, ytitle: str, name: str = "",
+              log_x: bool = False, color: str = "#4c78a8") -> go.Figure:
+    """A histogram already computed (edges, counts), drawn as bars."""
+    edges = np.asarray(edges, dtype="float64")
+    mids = ((edges[:-1] + edges[1:]) / 2.0).tolist()
+    widths = np.diff(edges).tolist()
+    labels = [f"{a:.3g}–{b:.3g}" for a, b in zip(edges[:-1], edges[1:])]
+    fig = go.Figure(go.Bar(x=mids, y=[int(c) for c in counts], width=widths, name=esc(name),
+                           marker_color=color, customdata=labels,
+                           hovertemplate="%{customdata}: %{y}<extra></extra>"))
+    fig.update_layout(bargap=0.02, xaxis={"title": {"text": xtitle}, "type": "log" if log_x else "linear"},
+                      yaxis={"title": {"text": ytitle}})
+    return fig
