@@ -46,6 +46,8 @@ snmp_app = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
+    from dissect.cli.cmd_snmp_audit import register_audit  # `dissect snmp audit` (its own module)
+    register_audit(snmp_app)
     app.add_typer(snmp_app, name="snmp")
 
 
