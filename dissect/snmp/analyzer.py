@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 
 from dissect.analyzer import Analyzer, FlowContext
-from dissect.snmp.ber import BerError, tlv
+from dissect.snmp.ber import BerError, frame_header
 from dissect.snmp.message import (REQUEST_TYPES, GENERIC_TRAPS, Limits, Message, decode_message,
                                   decode_scoped_pdu, engine_id_info, looks_like_snmp, octets_value,
                                   report_reason, valid_scoped_pdu)
@@ -179,14 +179,15 @@ class SnmpAnalyzer(Analyzer):
                     return
                 continue
             try:
-                _t, vs, ve = tlv(buf, 0, 1 << 62, 1 << 62)
+                h = frame_header(buf)
             except BerError as e:
-                if e.name == "snmp_bad_ber_length" and len(buf) < 16:
-                    return  # header incomplete
                 self.weird(e.name, ts, "TCP framing: " + str(e))
                 del buf[:1]
                 d.synced = False
                 continue
+            if h is None:
+                return  # header incomplete
+            ve = h[0] + h[1]
             if ve > len(buf):
                 if ve > cap + 16:
                     self.weird("snmp_ber_length_cap", ts, f"TCP message of {ve} octets (cap {cap})")

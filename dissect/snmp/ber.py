@@ -23,7 +23,7 @@ where they can be contained (one varbind, or the whole message).
 
 from __future__ import annotations
 
-__all__ = ["BerError", "tlv", "read_int", "read_uint", "read_oid", "oid_str", "expect",
+__all__ = ["BerError", "tlv", "frame_header", "read_int", "read_uint", "read_oid", "oid_str", "expect",
            "SEQUENCE", "INTEGER", "OCTET_STRING", "NULL", "OID"]
 
 INTEGER, OCTET_STRING, NULL, OID, SEQUENCE = 0x02, 0x04, 0x05, 0x06, 0x30
@@ -95,6 +95,27 @@ def tlv(buf: bytes, off: int, end: int, max_len: int = 1 << 20) -> tuple[int, in
         raise BerError(f"length {n} at {off} runs past its container ({end - off} left)",
                        "snmp_bad_ber_length")
     return tag, off, vend
+
+
+def frame_header(buf, max_len: int = 1 << 20) -> tuple[int, int] | None:
+    """Header of the message at the start of a stream buffer (SNMP over TCP): ``(header length,
+    content length)``, or None when more bytes are needed. Only SEQUENCE starts a message."""
+    n = len(buf)
+    if n < 2:
+        return None
+    if buf[0] != SEQUENCE:
+        raise BerError(f"stream data starts with 0x{buf[0]:02x}, not a SEQUENCE", "snmp_unexpected_tag")
+    k = buf[1]
+    if k < 0x80:
+        return 2, k
+    k &= 0x7F
+    if k == 0:
+        raise BerError("indefinite length", "snmp_ber_indefinite_length")
+    if k > 8:
+        raise BerError(f"length of {k} octets", "snmp_bad_ber_length")
+    if n < 2 + k:
+        return None
+    return 2 + k, int.from_bytes(buf[2:2 + k], "big")
 
 
 def expect(buf: bytes, off: int, end: int, tag: int, what: str, max_len: int = 1 << 20) -> tuple[int, int]:
