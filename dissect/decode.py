@@ -92,10 +92,10 @@ class PacketDecoder:
             caps = Caps()
         self.caps = caps
         self.on_weird = on_weird
-        self.frames = 0
-        self.linktypes: Counter = Counter()
+        self._eth = 0                          # Ethernet frames (counted apart: the hot path)
+        self._lt: dict[int, int] = {}          # other link types -> frames
+        self._protos = [0] * 256               # IP protocol -> packets
         self.unknown_linktypes: Counter = Counter()
-        self.ip_protos: Counter = Counter()
         self.non_ip: Counter = Counter()
         self.truncated = 0
         self.malformed = 0
@@ -115,6 +115,21 @@ class PacketDecoder:
             self._link[lt] = self._raw
 
     # -- counters ----------------------------------------------------------------------
+    @property
+    def frames(self) -> int:
+        return self._eth + sum(self._lt.values())
+
+    @property
+    def linktypes(self) -> Counter:
+        c = Counter(self._lt)
+        if self._eth:
+            c[1] += self._eth
+        return c
+
+    @property
+    def ip_protos(self) -> Counter:
+        return Counter({p: n for p, n in enumerate(self._protos) if n})
+
     @property
     def fragments(self) -> int:
         return self.defrag.fragments
@@ -168,9 +183,8 @@ class PacketDecoder:
     # -- entry point -------------------------------------------------------------------
     def decode(self, ts: float, linktype: int, data: bytes, wire_len: int):
         """One frame -> a Packet, or None (not IP, malformed, or a fragment still pending)."""
-        self.frames += 1
-        self.linktypes[linktype] += 1
         if linktype == 1:
+            self._eth += 1
             # Ethernet fast path, inlined
             if len(data) >= 14:
                 et = (data[12] << 8) | data[13]
@@ -182,6 +196,8 @@ class PacketDecoder:
             if len(data) < wire_len:
                 return self._cut(ts, "Ethernet header")
             return self._bad(ts, "bad_link_header", f"Ethernet frame of {len(data)} bytes", "capture")
+        lt = self._lt
+        lt[linktype] = lt.get(linktype, 0) + 1
         fn = self._link.get(linktype)
         if fn is None:
             self.unknown_linktypes[linktype] += 1
@@ -355,9 +371,9 @@ class PacketDecoder:
                 return None
             payload = r[0]
             plen = len(payload)
-            self.ip_protos[proto] += 1
+            self._protos[proto] += 1
             return self._l4(ts, 4, src, dst, proto, payload, 0, plen, plen, ihl + plen, wire_len, False)
-        self.ip_protos[proto] += 1
+        self._protos[proto] += 1
         start = off + ihl
         if proto == 6:
             # TCP fast path (inlined)
@@ -399,7 +415,7 @@ class PacketDecoder:
                 doff = (offx >> 4) << 2
                 tplen = plen - doff
                 if doff >= 20 and tplen >= 0:
-                    self.ip_protos[6] += 1
+                    self._protos[6] += 1
                     return Packet(ts, 6, src, dst, 6, sport, dport, flags, seq, ack, win,
                                   data[start + doff:cend], tplen, plen + 40, wire_len, trunc)
         return self._ip6_upper(ts, src, dst, nxt, data, start, end, wire_len, trunc, 40 + plen)
@@ -453,7 +469,7 @@ class PacketDecoder:
                 return self._ip6_upper(ts, src, dst, first_nxt, payload, 0, plen, wire_len, False,
                                        unfrag + plen)
             break
-        self.ip_protos[nxt] += 1
+        self._protos[nxt] += 1
         return self._l4(ts, 6, src, dst, nxt, data, o, cend, end - o, ip_len, wire_len, trunc)
 
     # -- transport ---------------------------------------------------------------------

@@ -55,6 +55,12 @@ def walk_pcap(src: Source, buf: bytes, info: CaptureInfo, weird):
     info.linktypes.add(linktype)
     maxrec = min(max(snaplen, MAX_RECORD), HARD_MAX_RECORD)
     unpack = struct.Struct(order + "IIII").unpack_from
+    if hlen == 24:
+        # The modified magic is shared by Kuznetzov's patch (24-byte records) and SuSE 6.3's
+        # variant (28 bytes): pick the size with which the first records chain up plausibly.
+        if len(buf) < 1 << 16:
+            buf += src.read_at_least((1 << 16) - len(buf))
+        hlen = max((24, 28), key=lambda h: _plausible(buf, h, unpack, maxrec))
     read = src.read
     chunk = src.chunk
     off = 24
@@ -121,6 +127,21 @@ def walk_pcap(src: Source, buf: bytes, info: CaptureInfo, weird):
                 return
     finally:
         info._add(packets, nbytes, tmin, tmax)
+
+
+def _plausible(buf: bytes, hlen: int, unpack, maxrec: int, records: int = 8) -> int:
+    """How many of the first ``records`` records chain up with header length ``hlen``."""
+    off = 24
+    good = 0
+    while good < records and off + hlen <= len(buf):
+        _sec, frac, incl, orig = unpack(buf, off)
+        if incl > maxrec or frac >= 1000000 or incl > orig or off + hlen + incl > len(buf):
+            break
+        good += 1
+        off += hlen + incl
+    if off == len(buf):
+        good += records             # exactly at the end of the data: a perfect chain
+    return good
 
 
 def _bench(argv=None) -> None:  # pragma: no cover - manual tool

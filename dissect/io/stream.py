@@ -174,22 +174,17 @@ class Source:
 
     def decompress(self, kind: str, prefix: bytes) -> None:
         """Put a decompressor for ``kind`` in front of the raw input (``prefix`` already read)."""
-        inner = _PrefixReader(prefix, self._raw_read)
-        if kind == "gzip":
-            obj = gzip.GzipFile(fileobj=inner, mode="rb")
-        elif kind == "xz":
-            obj = lzma.LZMAFile(inner)
-        elif kind == "bzip2":
-            obj = bz2.BZ2File(inner)
-        elif kind == "zstd":
+        raw_read = self._raw_read
+        if kind == "zstd":
             import zstandard
+            inner = _PrefixReader(prefix, raw_read)
             obj = zstandard.ZstdDecompressor().stream_reader(inner, read_across_frames=True)
-        else:  # pragma: no cover
-            raise ValueError(kind)
+            self._closers.insert(0, obj)
+            # bounded reads: what was decompressed before a damaged/cut end is kept
+            self._raw_read = lambda n: obj.read(min(n, STREAM_CHUNK)) if self.regular else obj.read1(n)
+        else:
+            self._raw_read = _Decompressor(kind, prefix, raw_read, STREAM_CHUNK).read
         self.compression = kind
-        self._closers.insert(0, obj)
-        # Compressed regular files: large reads. Streams: partial reads (read1) so live data flows.
-        self._raw_read = self._pick_read(obj, self.regular)
 
     def close(self) -> None:
         for c in self._closers:
@@ -202,6 +197,89 @@ class Source:
 
 def _eof(n):
     return b""
+
+
+class _Decompressor:
+    """Incremental gzip (multi-member) / xz / bzip2 decompression with a bounded output per call.
+
+    Unlike ``gzip.GzipFile.read``, which raises on a cut stream and loses what it had decompressed
+    in that call, every byte decompressed before the damage is returned; the damage is then
+    raised (EOFError / zlib.error) and turned into a truncated capture by :meth:`Source.read`.
+    """
+
+    def __init__(self, kind: str, prefix: bytes, read, rawchunk: int):
+        self.kind = kind
+        self._read = read
+        self._rawchunk = rawchunk
+        self._in = prefix
+        self._zlib = kind == "gzip"
+        self._d = self._make()
+        self._ended = False
+        self._err: Exception | None = None
+
+    def _make(self):
+        if self.kind == "gzip":
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self.kind == "xz":
+            return lzma.LZMADecompressor()
+        return bz2.BZ2Decompressor()
+
+    def _raw(self) -> bytes:
+        if self._in:
+            b, self._in = self._in, b""
+            return b
+        return self._read(self._rawchunk)
+
+    def read(self, n: int) -> bytes:
+        n = max(n, 1 << 16)
+        while True:
+            d = self._d
+            if self._ended:
+                if self._err is not None:
+                    e, self._err = self._err, None
+                    raise e
+                return b""
+            if d.eof:
+                rest = d.unused_data or self._in
+                self._in = b""
+                while True:
+                    if not rest:
+                        rest = self._read(self._rawchunk)
+                        if not rest:
+                            self._ended = True     # clean end after a complete member
+                            return b""
+                    if self._zlib:
+                        rest = rest.lstrip(b"\0")  # zero padding after a gzip member
+                        if not rest:
+                            continue
+                    break
+                self._d = self._make()
+                self._in = rest
+                continue
+            if self._zlib:
+                data = self._in or self._read(self._rawchunk)
+                self._in = b""
+                if not data:
+                    out = d.flush()
+                    self._ended = True
+                    err = EOFError("compressed data ends before the end-of-stream marker")
+                    if out:
+                        self._err = err
+                        return out
+                    raise err
+                out = d.decompress(data, n)
+                self._in = d.unconsumed_tail
+            else:
+                if d.needs_input:
+                    data = self._raw()
+                    if not data:
+                        self._ended = True
+                        raise EOFError("compressed data ends before the end-of-stream marker")
+                else:
+                    data = b""
+                out = d.decompress(data, n)
+            if out:
+                return out
 
 
 def _reason(e: BaseException, compression: str | None) -> str:
