@@ -55,7 +55,7 @@ class Detector:
             n: p for n, p in allp.items() if wanted is None or n in wanted}
         validate_decode_as(options.decode_as, allp)
         self.decode_as: dict[int, Protocol] = {
-            port: allp[name] for port, name in (options.decode_as or {}).items()}
+            port: allp[name] for port, name in (options.decode_as or {}).items() if name in self.protos}
         self.tcp: dict[int, Protocol] = {}
         self.udp: dict[int, Protocol] = {}
         self.labels: dict[int, str] = {}

@@ -1,0 +1,56 @@
+"""`dissect export CAPTURE... -o DIR [--format csv|parquet|json]`: one file per table.
+
+Every registered table is written (``flows``, ``weirds`` and every protocol table, empty ones
+with their columns), with the column names documented in docs/tables.md. Secrets are masked
+unless ``--show-secrets``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from dissect.cli.cmd_summary import analyse_for_cli
+from dissect.cli.common import CAPTURES, UserError, cap_option, console, decode_as_option, safe
+
+__all__ = ["register"]
+
+
+def export_cmd(
+    captures: list[str] = CAPTURES,
+    out: Path = typer.Option(..., "-o", "--out", help="Output directory (created if needed)."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, parquet or json (JSON lines)."),
+    show_secrets: bool = typer.Option(False, "--show-secrets", help="Write secrets (communities, passwords) unmasked."),
+    decode_as: Optional[list[str]] = decode_as_option(),
+    cap: Optional[list[str]] = cap_option(),
+) -> None:
+    """Write every table (flows, weirds, protocol tables) to DIR, one file per table."""
+    from dissect.export import FORMATS, export
+
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise UserError(f"--format expects one of {', '.join(FORMATS)}, got {fmt!r}")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a directory")
+    a = analyse_for_cli(captures, decode_as, cap, show_secrets=show_secrets)
+    try:
+        files = export(a, out, fmt, show_secrets=show_secrets)
+    except PermissionError as e:
+        raise UserError(f"{e.filename or out}: permission denied") from None
+    except OSError as e:
+        raise UserError(f"{e.filename or out}: {e.strerror or e}") from None
+    t = Table(title=f"Exported to {safe(out)} ({fmt})", title_justify="left")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    t.add_column("file")
+    for f in files:
+        name = f.name.split(".")[0]
+        t.add_row(name, f"{len(a.records.get(name, ())):,}", safe(f))
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export_cmd)
