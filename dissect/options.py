@@ -56,6 +56,7 @@ class Options:
     show_secrets: bool = False
     credentials: bool = False                                 # build the credentials table (secrets)
     http_headers: bool = False                                # build the http_headers child table
+    http_body_bytes: int = 0                                  # keep decoded HTTP bodies up to this size (http_bodies table, HAR)
     snmp_keys: Path | None = None                             # TOML or Wireshark snmp_users file
     snmp_wordlist: Path | None = None
     snmp_hashcat: Path | None = None                          # write SNMPv3 hashcat lines here (audit)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 
 from dissect.analyzer import ORIG, Protocol
-from dissect.http.records import HttpHeader, HttpTransaction
+from dissect.http.records import HttpBody, HttpHeader, HttpTransaction
 from dissect.http.parser import HttpAnalyzer
 
-__all__ = ["PROTOCOL", "HttpAnalyzer", "HttpTransaction", "HttpHeader", "probe"]
+__all__ = ["PROTOCOL", "HttpAnalyzer", "HttpTransaction", "HttpHeader", "HttpBody", "probe"]
 
 _STATUS_LINE = re.compile(rb"HTTP/\d\.\d(?: \d{0,3}|$)")
 _KNOWN = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ", b"TRACE ",
@@ -60,6 +60,5 @@ PROTOCOL = Protocol(
     factory=HttpAnalyzer,
     tcp_ports=frozenset({80, 81, 591, 3128, 8000, 8008, 8080, 8081, 8088, 8888, 8118, 3132, 591}),
     probe=probe,
-    labels={443: "https", 8443: "https"},
-    record_types=(HttpTransaction, HttpHeader),
+    record_types=(HttpTransaction, HttpHeader, HttpBody),
 )

@@ -17,6 +17,7 @@ Design (after h11 and Zeek's HTTP analyzer):
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import tempfile
@@ -75,7 +76,7 @@ class _Body:
     """Counts, content-decodes, hashes and (when needed) keeps one message body."""
 
     __slots__ = ("an", "len", "sha", "decoded", "chain", "gapped", "spool", "kept", "keep_max", "mime",
-                 "ranges", "rtail", "reported", "small", "small_max")
+                 "ranges", "rtail", "reported", "small")
 
     def __init__(self, an: "HttpAnalyzer", codings: list[str], keep: bool, mime: Any, ranges: bool):
         caps = an.caps
@@ -94,6 +95,7 @@ class _Body:
         self.mime = mime
         self.ranges: list[str] | None = [] if ranges else None
         self.rtail = b""
+        self.small = bytearray() if an.body_bytes > 0 else None
 
     def feed(self, data: bytes) -> None:
         self.len += len(data)
@@ -121,6 +123,11 @@ class _Body:
                 self.kept += len(piece)
         if self.mime is not None:
             self.mime.feed(piece)
+        if self.small is not None:
+            if len(self.small) + len(piece) > self.an.body_bytes:
+                self.small = None
+            else:
+                self.small += piece
         if self.ranges is not None:
             self._scan_ranges(piece)
 
@@ -347,9 +354,6 @@ class _Side:
             self.head = head
             head.size = raw_len
             self.hdr_count = 0
-            if head.version == "0.9":
-                self.head_done(ts)
-                return
             self.state = HEADERS
         elif st == HEADERS or st == TRAILERS:
             if not line:
@@ -467,6 +471,7 @@ class HttpAnalyzer(Analyzer):
             opts = Options()
         self.caps = opts.caps
         self.want_headers = bool(getattr(opts, "http_headers", False))
+        self.body_bytes = int(getattr(opts, "http_body_bytes", 0) or 0)
         self.sides = (_Side(self, True), _Side(self, False))
         self.txns: deque[_Txn] = deque()     # not yet emitted, in order
         self.wait: deque[_Txn] = deque()     # requests waiting for their final response
@@ -595,6 +600,23 @@ class HttpAnalyzer(Analyzer):
                     if len(parts) > 3:
                         self.weird(R.W_BAD_REQ, ts, b"spaces in request target: " + line[:80])
                     return h
+            elif len(parts) == 2 and _RESYNC_METHOD.fullmatch(parts[0]) and _VERSION.fullmatch(parts[1]):
+                # "OPTIONS HTTP/1.1": no request target
+                h = _Head(lts)
+                h.method, h.uri, h.version = _s(parts[0]), "", _VERSION.fullmatch(parts[1]).group(1).decode()
+                if not side.resyncing:
+                    self.weird(R.W_BAD_REQ, ts, b"no request target: " + line[:80])
+                return h
+            elif 1 <= len(parts) <= 2 and _RESYNC_METHOD.fullmatch(parts[0]) and (
+                    len(parts) == 1 or parts[1][:1] in (b"/", b"*") or b"://" in parts[1]):
+                # no HTTP version (HTTP/0.9 style, or a broken client): keep it, parse headers anyway
+                h = _Head(lts)
+                h.method = _s(parts[0])
+                h.uri = _s(parts[1]) if len(parts) > 1 else ""
+                h.version = "0.9"
+                if not side.resyncing:
+                    self.weird(R.W_BAD_REQ, ts, b"no HTTP version: " + line[:80])
+                return h
             if not side.resyncing:
                 self.weird(R.W_BAD_REQ, ts, line[:100])
                 side.resyncing = True
@@ -797,6 +819,7 @@ class HttpAnalyzer(Analyzer):
         else:
             t = None
         if 100 <= code < 200 and code != 101:
+            side.state = START
             if t is None:
                 self.weird(R.W_UNMATCHED, ts, f"{code} {head.reason}")
                 return
@@ -1000,6 +1023,11 @@ class HttpAnalyzer(Analyzer):
             response_ts=resp.ts if resp else None,
         )
         ctx.emit(rec)
+        if self.body_bytes > 0:
+            for which, b in (("request", rb), ("response", sb)):
+                if b is not None and b.small and not b.gapped:
+                    ctx.emit(R.HttpBody(uid=ctx.uid, trans_depth=t.depth, direction=which, size=len(b.small),
+                                        data_b64=base64.b64encode(bytes(b.small)).decode("ascii")))
 
 
 def _cd_filename(value: str | None) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dissect.schema import col, record
 from dissect.weird import declare
 
-__all__ = ["HttpTransaction", "HttpHeader"]
+__all__ = ["HttpTransaction", "HttpHeader", "HttpBody"]
 
 
 @record("http_transactions",
@@ -78,6 +78,17 @@ class HttpHeader:
     index: int = col("0-based position of the header in its message")
     name: str = col("Header name as sent")
     value: str = col("Header value (obs-fold joined with a space)")
+
+
+@record("http_bodies",
+        "Small decoded bodies (request and response), kept only when Options.http_body_bytes > 0 "
+        "(`dissect http --har` uses them for the HAR content text).")
+class HttpBody:
+    uid: str = col("Flow id (flows.uid)")
+    trans_depth: int = col("http_transactions.trans_depth")
+    direction: str = col("request or response")
+    size: int = col("Decoded body size in bytes")
+    data_b64: str = col("The decoded body, base64-encoded")
 
 
 W_TE_CL = declare("http_te_cl_conflict", "Both Transfer-Encoding and Content-Length: TE wins (RFC 9112 6.3), a request smuggling sign", "warning")
