@@ -109,6 +109,9 @@ class MimeStream:
         self._limit = int(caps.message_bytes)
         self._buf = bytearray()
         self._bol = True
+        self._hint = 0
+        self._hdr_skip = False
+        self._linelen = 0
         self._held = b""                  # line end of the last consumed line (may precede a delimiter)
         self._sinks: list[_Entity] = []   # entities whose body receives consumed bytes
         self._bounds: dict[bytes, _Entity] = {}
@@ -229,15 +232,30 @@ class MimeStream:
         pos = 0
         n = len(buf)
         line_cap = max(int(self.caps.line_length), _CANDIDATE_MAX + 1)
+        # bytes at the start of the buffer already scanned and known to hold no b"\n": never
+        # rescanned, so feeding a long line in tiny chunks stays linear
+        hint = min(self._hint, n)
+        self._hint = 0
         while pos < n and not self._stopped:
             cur = self._cur
+            skip = hint if pos == 0 else 0
             if cur.state == HEADERS:
-                nl = buf.find(b"\n", pos)
+                nl = buf.find(b"\n", pos + skip)
+                if self._hdr_skip:
+                    # the rest of an over-long header line: counted into the raw sinks, not parsed
+                    end = nl if nl >= 0 else n
+                    self._consume(bytes(buf[pos:end]), b"\n" if nl >= 0 else b"")
+                    pos = end + 1 if nl >= 0 else n
+                    self._hdr_skip = nl < 0
+                    continue
                 if nl < 0:
                     if not final and n - pos <= line_cap:
+                        self._hint = n - pos
                         break
                     if n - pos > line_cap:
                         self._hit("mime_long_line", f"header line longer than {line_cap} bytes")
+                        self._defects += 1
+                        self._hdr_skip = not final
                     line = bytes(buf[pos:n])
                     eol = b""
                     pos = n
@@ -269,8 +287,9 @@ class MimeStream:
                 if n - pos < 2 and not final:
                     break
                 if buf[pos:pos + 2] == b"--":
-                    nl = buf.find(b"\n", pos, pos + _CANDIDATE_MAX)
+                    nl = buf.find(b"\n", pos + skip, pos + _CANDIDATE_MAX)
                     if nl < 0 and not final and n - pos < _CANDIDATE_MAX:
+                        self._hint = n - pos
                         break                       # wait for the end of a possible delimiter
                     end = nl if nl >= 0 else n
                     line = bytes(buf[pos:end])
@@ -287,7 +306,7 @@ class MimeStream:
                         self._bol = True
                         continue
             if self._bounds:
-                idx = buf.find(b"\n--", pos)
+                idx = buf.find(b"\n--", pos + skip)
             else:
                 idx = -1
             if idx >= 0:
@@ -300,7 +319,7 @@ class MimeStream:
                 pos = idx + 1
                 self._bol = True
                 continue
-            last = buf.rfind(b"\n", pos)
+            last = buf.rfind(b"\n", pos + skip)
             if last >= 0:
                 end = last
                 eol = b"\n"
@@ -318,13 +337,16 @@ class MimeStream:
                 pos = n
                 self._bol = False
                 break
-            if rest > line_cap or (rest > _CANDIDATE_MAX and not self._bounds) or (rest > _CANDIDATE_MAX and buf[pos:pos + 2] != b"--"):
-                if rest > line_cap:
-                    self._hit("mime_long_line", f"line longer than {line_cap} bytes")
+            if rest > _CANDIDATE_MAX:
+                # a long partial line cannot be a delimiter: hand it on without waiting
                 end = n - 1 if buf[n - 1] == 13 else n   # keep a trailing CR: it may start a CRLF
+                self._linelen = (0 if self._bol else self._linelen) + end - pos
+                if self._linelen > line_cap:
+                    self._hit("mime_long_line", f"line longer than {line_cap} bytes")
                 self._consume(bytes(buf[pos:end]), b"")
                 pos = end
                 self._bol = False
+            self._hint = n - pos
             break
         if pos:
             del buf[:pos]
