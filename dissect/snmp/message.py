@@ -383,15 +383,25 @@ def valid_scoped_pdu(plain: bytes) -> bool:
         return False
 
 
+def _nonneg(buf: bytes, a: int, b: int, msg: Message, what: str) -> int:
+    """An INTEGER (0..2147483647) field. Some encoders drop the 0x00 before a high bit
+    (``02 01 dd`` for 221); Zeek, Wireshark and agents read it unsigned, and so do we (weird)."""
+    v = read_int(buf, a, b)
+    if v < 0:
+        v = int.from_bytes(buf[a:b], "big")
+        msg.weirds.append(("snmp_negative_integer", f"{what} encoded as negative, read as {v}"))
+    return v
+
+
 def _decode_usm(buf: bytes, vs: int, ve: int, msg: Message, lim: Limits) -> None:
     """UsmSecurityParameters inside the msgSecurityParameters OCTET STRING (offsets stay absolute)."""
     s, e = expect(buf, vs, ve, SEQUENCE, "UsmSecurityParameters", lim.length)
     a, b = expect(buf, s, e, OCTET_STRING, "msgAuthoritativeEngineID", lim.length)
     msg.engine_id = buf[a:b]
     a, b = expect(buf, b, e, INTEGER, "msgAuthoritativeEngineBoots", lim.length)
-    msg.engine_boots = read_int(buf, a, b)
+    msg.engine_boots = _nonneg(buf, a, b, msg, "msgAuthoritativeEngineBoots")
     a, b = expect(buf, b, e, INTEGER, "msgAuthoritativeEngineTime", lim.length)
-    msg.engine_time = read_int(buf, a, b)
+    msg.engine_time = _nonneg(buf, a, b, msg, "msgAuthoritativeEngineTime")
     a, b = expect(buf, b, e, OCTET_STRING, "msgUserName", lim.length)
     msg.user = buf[a:b]
     a, b = expect(buf, b, e, OCTET_STRING, "msgAuthenticationParameters", lim.length)
@@ -435,9 +445,9 @@ def _decode_message(buf: bytes, msg: Message, lim: Limits) -> None:
     # v3: HeaderData
     hs, he = expect(buf, b, e, SEQUENCE, "msgGlobalData", lim.length)
     a, c = expect(buf, hs, he, INTEGER, "msgID", lim.length)
-    msg.msg_id = read_int(buf, a, c)
+    msg.msg_id = _nonneg(buf, a, c, msg, "msgID")
     a, c = expect(buf, c, he, INTEGER, "msgMaxSize", lim.length)
-    msg.max_size = read_int(buf, a, c)
+    msg.max_size = _nonneg(buf, a, c, msg, "msgMaxSize")
     a, c = expect(buf, c, he, OCTET_STRING, "msgFlags", lim.length)
     if c - a != 1:
         msg.weirds.append(("snmp_bad_msg_flags", f"msgFlags of {c - a} octets"))
