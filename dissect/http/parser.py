@@ -155,14 +155,24 @@ class _Body:
         if self.chain is not None and not self.gapped:
             self.chain.finish()
 
-    def data(self) -> bytes | None:
-        if self.spool is None or self.kept < 0:
-            return None
-        self.spool.seek(0)
-        out = self.spool.read()
-        self.spool.close()
+    def chunks(self):
+        """The kept decoded body as an iterator of chunks (streamed from the spool file)."""
+        spool = self.spool
         self.spool = None
-        return out
+        if spool is None or self.kept <= 0:
+            return None
+
+        def gen():
+            try:
+                spool.seek(0)
+                while True:
+                    b = spool.read(1 << 20)
+                    if not b:
+                        break
+                    yield b
+            finally:
+                spool.close()
+        return gen()
 
 
 class _Txn:
@@ -937,8 +947,8 @@ class HttpAnalyzer(Analyzer):
             mime.close(ts, complete=complete and not body.gapped)
         ex = self.ctx.extractor
         if ex is not None and mime is None and body.decoded:
-            data = body.data()
-            if data:
+            data = body.chunks()
+            if data is not None:
                 head = t.resp if which == "response" else t.req
                 ex.write("http-object", f"{self.ctx.uid}-{t.depth}" + ("" if which == "response" else "-request"),
                          self._filename(t, head), data)

@@ -332,7 +332,7 @@ def main() -> int:
         c.stop()
         caps[p.name] = {"connections": 1, "requests": [
             {"method": "GET", "uri": "/api/bomb", "status": 200, "content_encoding": "br",
-             "body_len": len(backend.bomb()), "decoded_size": backend.BOMB_SIZE},
+             "wire_len": len(backend.bomb()), "decoded_size": backend.BOMB_SIZE},
         ]}
     finally:
         for proc in reversed(procs):
