@@ -435,7 +435,17 @@ class MimeStream:
         if self.extractor is None:
             return False
         hdr = ent.hdr
-        return bool(hdr and (hdr.filename or hdr.disposition == "attachment"))
+        if not (hdr and (hdr.filename or hdr.disposition == "attachment")):
+            return False
+        if ent.kind == "message":
+            # a forwarded message inside a message already being written whole is not written
+            # again (deep nesting would otherwise cost depth x size of disk)
+            p = ent.parent
+            while p is not None:
+                if p.kind == "message" and p.spool is not None:
+                    return False
+                p = p.parent
+        return True
 
     def _open_sink(self, ent: _Entity, raw: bool) -> None:
         ent.sha = hashlib.sha256()
