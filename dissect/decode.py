@@ -26,7 +26,8 @@ does not by default either).
 Counters for ``dissect summary``: ``frames``, ``linktypes`` (link type -> frames),
 ``unknown_linktypes``, ``ip_protos`` (IP protocol -> packets, reassembled datagrams counted once),
 ``non_ip`` (ethertype, or a string such as ``"null-af:7"`` / ``"ppp:0xc021"``, -> frames),
-``truncated`` (packets cut by the snap length), ``fragments`` (IP fragments seen),
+``truncated`` (frames cut by the snap length; ``undecodable``: of those, cut before the transport
+header so no Packet was made), ``fragments`` (IP fragments seen),
 ``reassembled`` (datagrams completed), ``malformed`` (frames dropped for a bad header).
 """
 
@@ -97,7 +98,8 @@ class PacketDecoder:
         self._protos = [0] * 256               # IP protocol -> packets
         self.unknown_linktypes: Counter = Counter()
         self.non_ip: Counter = Counter()
-        self.truncated = 0
+        self.truncated = 0                     # frames cut by the snap length
+        self.undecodable = 0                   # ... so short that no Packet could be made
         self.malformed = 0
         self.weirds_suppressed: Counter = Counter()
         self._wcount: dict[str, int] = {}
@@ -141,7 +143,7 @@ class PacketDecoder:
     def stats(self) -> dict:
         return {"frames": self.frames, "linktypes": dict(self.linktypes),
                 "unknown_linktypes": dict(self.unknown_linktypes), "ip_protos": dict(self.ip_protos),
-                "non_ip": dict(self.non_ip), "truncated": self.truncated, "malformed": self.malformed,
+                "non_ip": dict(self.non_ip), "truncated": self.truncated, "undecodable": self.undecodable, "malformed": self.malformed,
                 "fragments": self.fragments, "reassembled": self.reassembled,
                 "fragments_pending": self.defrag.pending}
 
@@ -165,11 +167,8 @@ class PacketDecoder:
         return None
 
     def _cut(self, ts, what):
-        """A snap length cut the packet before ``what`` could be decoded."""
-        self.truncated += 1
-        if self.truncated == 1:
-            self._weird(ts, "truncated_packet", f"first packet cut by the snap length before its {what}",
-                        "capture")
+        """A snap length cut the packet before ``what`` could be decoded (counted in decode())."""
+        self.undecodable += 1
         return None
 
     def expire(self, now: float) -> None:
@@ -183,6 +182,11 @@ class PacketDecoder:
     # -- entry point -------------------------------------------------------------------
     def decode(self, ts: float, linktype: int, data: bytes, wire_len: int):
         """One frame -> a Packet, or None (not IP, malformed, or a fragment still pending)."""
+        if len(data) < wire_len:
+            self.truncated += 1
+            if self.truncated == 1:
+                self._weird(ts, "truncated_packet", f"first frame cut by the snap length: {len(data)} of "
+                            f"{wire_len} bytes captured (later ones are only counted)", "capture")
         if linktype == 1:
             self._eth += 1
             # Ethernet fast path, inlined
@@ -362,7 +366,6 @@ class PacketDecoder:
                 return self._cut(ts, "IPv4 options")
         if frag & 0x3FFF:
             if trunc:
-                self.truncated += 1
                 return self._bad(ts, "bad_ip_header", "truncated IPv4 fragment cannot be reassembled", "ip",
                                  src, dst)
             r = self.defrag.add(ts, (4, src, dst, proto, ident), (frag & 0x1FFF) << 3, frag & 0x2000,
@@ -452,7 +455,6 @@ class PacketDecoder:
                     nxt = fnxt
                     continue
                 if trunc:
-                    self.truncated += 1
                     return self._bad(ts, "bad_ip_header", "truncated IPv6 fragment cannot be reassembled",
                                      "ip", src, dst)
                 unfrag = ip_len - (end - o) if ip_len > (end - o) else 40
