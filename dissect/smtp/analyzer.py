@@ -46,6 +46,8 @@ W_DATA_NO_END = declare("smtp_data_end_missing",
                         "The server answered the message before the end-of-data marker was seen "
                         "(marker lost in a gap, or a non-standard terminator)")
 W_BDAT_BAD = declare("smtp_bad_bdat", "BDAT without a valid chunk size")
+W_UNANSWERED = declare("smtp_command_unanswered",
+                       "The server answered a later command (221 to QUIT) without answering this one")
 W_GAP = declare("smtp_content_gap", "Bytes of the SMTP session are missing; the analyzer resynchronised", "info")
 W_MIDSTREAM = declare("smtp_midstream", "The session was picked up after its start (no greeting seen before "
                       "client data); parsing starts at the next recognisable command", "info")
@@ -906,6 +908,21 @@ class SmtpAnalyzer(Analyzer):
             return
         cmd = self._pending[0]
         verb = cmd.verb
+        if r.code == 221 and verb != b"QUIT" and any(c.verb == b"QUIT" for c in self._pending):
+            # 221 only answers QUIT: the replies before it never came (e.g. a server that stays
+            # silent after a failed AUTH); those commands stay unanswered
+            while self._pending and self._pending[0].verb != b"QUIT":
+                lost = self._pending.popleft()
+                self.weird(W_UNANSWERED, ts, _text(lost.verb))
+                if lost.txn is not None:
+                    lost.txn.refs -= 1
+                    lost.txn.incomplete = True
+                if lost.auth is not None:
+                    if self._auth is lost.auth:
+                        self._auth, self._auth_expect = None, 0
+                    self._emit_cred(lost.auth)
+            cmd = self._pending[0]
+            verb = cmd.verb
         if verb == b"DATA":
             self._r_data(cmd, r, ts)
             return
