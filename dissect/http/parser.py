@@ -880,7 +880,7 @@ class HttpAnalyzer(Analyzer):
             self._go_dead("upgrade")
             self._flush()
             return
-        if req_side.state == HOLD and req_side.txn is t:
+        if req_side.state == HOLD and t.depth == self.depth:  # the response to the holding request
             # the CONNECT/Upgrade was refused: parse what the client sent meanwhile
             req_side.state = START
             held = bytes(req_side.buf[req_side.off:])
