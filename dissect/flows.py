@@ -127,14 +127,15 @@ class Flow:
     """One live flow. Counters per direction are indexed 0 = originator, 1 = responder."""
 
     __slots__ = ("uid", "key", "ts", "last", "proto", "family", "orig", "resp", "orig_p", "resp_p",
-                 "pkts", "ipb", "frb", "udp_bytes", "hist", "hbits", "scaled", "st", "rs",
+                 "pkts", "ipb", "frb", "udp_bytes", "seen", "hist", "hbits", "scaled", "st", "rs",
                  "analyzer", "ctx", "service", "probe", "done", "truncated", "dirty", "flipped")
 
     def __init__(self, uid, key, ts, proto, family, orig, orig_p, resp, resp_p):
         self.uid = uid
         self.key = key            # the (src, dst, sport, dport, proto) key as sent by the originator
         self.ts = ts
-        self.last = ts
+        self.last = ts            # last packet until the connection closed (duration, like Zeek)
+        self.seen = ts            # last packet of all (idle timeouts)
         self.proto = proto
         self.family = family
         self.orig = orig
@@ -255,7 +256,8 @@ class FlowTable:
             ent = self._new(p)
         flow, d = ent
         ts = p.ts
-        if ts > flow.last:
+        flow.seen = ts
+        if ts > flow.last and not flow.done:
             flow.last = ts
         flow.pkts[d] += 1
         flow.ipb[d] += p.ip_len
@@ -608,7 +610,7 @@ class FlowTable:
         tcp_t, udp_t = self.tcp_timeout, self.udp_timeout
         ended = []
         for f in self.live_flows():
-            idle = now - f.last
+            idle = now - f.seen
             if f.proto == TCP:
                 if f.done and idle >= CLOSE_DELAY:
                     ended.append((f, "closed"))
@@ -626,7 +628,7 @@ class FlowTable:
         while True:
             while cands:
                 f, last = cands.pop()
-                if f.last == last and self.table.get(f.key, (None,))[0] is f:
+                if f.seen == last and self.table.get(f.key, (None,))[0] is f:
                     self._weird(f, "flow_cap_evicted", now, f"{self.nflows} live flows (cap {self.max_flows})",
                                 source="flows")
                     self.evicted += 1
@@ -636,8 +638,8 @@ class FlowTable:
             if not flows:
                 return
             k = max(16, len(flows) // 64)
-            flows.sort(key=lambda f: f.last)
-            cands.extend((f, f.last) for f in reversed(flows[:k]))
+            flows.sort(key=lambda f: f.seen)
+            cands.extend((f, f.seen) for f in reversed(flows[:k]))
 
     def finish(self) -> None:
         """End of input: every live flow is ended (in order of first packet)."""

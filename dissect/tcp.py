@@ -46,7 +46,7 @@ RECENT_WINDOW = 256 * 1024
 class Reassembler:
     """The stream one endpoint sends. The flow owns two of these (ORIG and RESP)."""
 
-    __slots__ = ("flow", "direction", "out", "gap_out", "weird", "base", "next", "max_end", "segs",
+    __slots__ = ("flow", "direction", "out", "gap_out", "weird", "base", "next", "max_end", "top", "segs",
                  "seg_bytes", "fin", "missed", "gaps", "want", "recent", "recent_bytes", "ooo_cap",
                  "seg_cap", "warned")
 
@@ -59,6 +59,7 @@ class Reassembler:
         self.base = -1              # 32-bit sequence number of stream offset 0 (-1: not seen yet)
         self.next = 0               # offset of the next byte to deliver
         self.max_end = 0            # highest offset seen (payload bytes in sequence space)
+        self.top = 0                # highest sequence offset seen, empty segments included
         self.segs: list = []        # buffered (start, end, data|None), sorted, non-overlapping
         self.seg_bytes = 0
         self.fin = -1               # offset of the FIN (-1: none)
@@ -96,11 +97,17 @@ class Reassembler:
         nxt = self.next
         rel = nxt + ((seq - self.base - nxt + HALF) & M32) - HALF
         if plen == 0:
+            if rel > self.top:
+                self.top = rel
             if flags & FIN and self.fin < 0:
                 self.fin = rel
             return False
         end = rel + plen
-        retrans = rel < self.max_end
+        # like Zeek: data starting below the highest sequence number seen (even that of an empty
+        # segment) is a retransmission
+        retrans = rel < self.top
+        if end > self.top:
+            self.top = end
         if end > self.max_end:
             self.max_end = end
         if self.fin >= 0 and end > self.fin:
