@@ -486,3 +486,36 @@ def test_long_lines_fed_in_tiny_chunks_stay_linear():
     assert "mime_long_line" in weird_names(sink)
     ps = parts_of(sink)
     assert ps[-1].size == 2_000_000 and ps[-1].sha256 == sha(b"b" * 2_000_000)
+
+
+# --- hostile input: never raise ----------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings          # noqa: E402
+from hypothesis import strategies as hst                     # noqa: E402
+
+_PIECES = [b"--b\r\n", b"--b--\r\n", b"--c\r\n", b"\r\n", b"\n", b"\r", b"Content-Type: multipart/mixed; boundary=c\r\n",
+           b"Content-Type: message/rfc822\r\n", b"Content-Transfer-Encoding: base64\r\n",
+           b"Content-Transfer-Encoding: quoted-printable\r\n", b"=\r\n", b"=4", b"QUJD", b"==",
+           b"Content-Disposition: attachment; filename*0*=utf-8''%E2%82; filename*1*=%AC\r\n",
+           b"Subject: =?utf-8?b?w6k?= =?x-unknown?q?=FF?=\r\n", b" folded\r\n", b"From: <<@>>,,;:\r\n",
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n",
+           b"Content-Type: message/delivery-status\r\n", b"Final-Recipient: rfc822;\r\n", b"\x00\xff"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hst.binary(max_size=3000), hst.lists(hst.integers(1, 200), max_size=20))
+def test_random_bytes_never_raise(data, chunks):
+    s, sink = run(b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + data, chunks=chunks, caps=Caps(mime_parts=50))
+    assert s.size == len(data) + 45
+    for w in weird_names(sink):
+        assert w in WEIRDS
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hst.lists(hst.sampled_from(_PIECES) | hst.binary(max_size=20), max_size=80),
+       hst.lists(hst.integers(1, 50), max_size=30), hst.booleans())
+def test_structured_garbage_never_raises_and_chunking_is_invisible(pieces, chunks, complete):
+    data = b"".join(pieces)
+    s1, sink1 = run(data, complete=complete, caps=Caps(mime_parts=40, mime_depth=5))
+    s2, sink2 = run(data, chunks=chunks, complete=complete, caps=Caps(mime_parts=40, mime_depth=5))
+    assert sink1 == sink2 and s1 == s2
