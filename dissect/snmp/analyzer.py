@@ -46,6 +46,8 @@ declare("snmp_unexpected_tag", "An SNMP field has an unexpected BER tag", "warni
 declare("snmp_bad_ber_integer", "A BER INTEGER or unsigned value is empty, too long or out of range", "warning")
 declare("snmp_bad_oid", "A malformed OBJECT IDENTIFIER (empty, or ends inside a subidentifier)", "warning")
 declare("snmp_oid_subidentifier_too_long", "An OID subidentifier is encoded in more than 10 octets (decoded exactly)", "info")
+declare("snmp_ber_depth_cap", "BER nesting deeper than caps.ber_depth; the element was not decoded", "warning")
+declare("snmp_ber_element_cap", "More BER elements than caps.ber_elements; the element was not decoded", "warning")
 declare("snmp_oid_too_long", "An OID has more arcs than caps.oid_arcs", "warning")
 declare("snmp_bad_ipaddress", "An IpAddress value is not 4 octets", "warning")
 declare("snmp_bad_varbind", "A varbind is not a SEQUENCE{OID, value} (it failed alone)", "warning")

@@ -23,7 +23,7 @@ where they can be contained (one varbind, or the whole message).
 
 from __future__ import annotations
 
-__all__ = ["BerError", "tlv", "frame_header", "read_int", "read_uint", "read_oid", "oid_str", "expect",
+__all__ = ["BerError", "tlv", "frame_header", "walk", "read_int", "read_uint", "read_oid", "oid_str", "expect",
            "SEQUENCE", "INTEGER", "OCTET_STRING", "NULL", "OID"]
 
 INTEGER, OCTET_STRING, NULL, OID, SEQUENCE = 0x02, 0x04, 0x05, 0x06, 0x30
@@ -201,3 +201,35 @@ def read_oid(buf: bytes, vs: int, ve: int, max_arcs: int = 128, weirds: list | N
 
 def oid_str(arcs: tuple[int, ...]) -> str:
     return ".".join(map(str, arcs))
+
+
+def walk(buf: bytes, off: int, end: int, max_depth: int = 32, max_elements: int = 10_000,
+         max_len: int = 1 << 20) -> list[tuple[int, int, int, int]]:
+    """Every element of the BER tree(s) in ``buf[off:end]``, depth first, without recursion:
+    ``[(depth, tag, value_start, value_end)]`` (top level is depth 1). Constructed elements
+    (tag bit 0x20) are descended. Caps: ``max_depth`` levels (``snmp_ber_depth_cap``) and
+    ``max_elements`` elements (``snmp_ber_element_cap``).
+
+    The SNMP message grammar itself nests at most 6 levels and is walked field by field by
+    :mod:`dissect.snmp.message`; this generic walk serves values whose structure is not fixed
+    (a constructed value where a simple type belongs, nested Opaque contents).
+    """
+    out: list[tuple[int, int, int, int]] = []
+    ends = [end]
+    while True:
+        while ends and off >= ends[-1]:
+            ends.pop()
+        if not ends:
+            return out
+        t, vs, ve = tlv(buf, off, ends[-1], max_len)
+        if len(out) >= max_elements:
+            raise BerError(f"more than {max_elements} BER elements", "snmp_ber_element_cap")
+        depth = len(ends)
+        out.append((depth, t, vs, ve))
+        if t < 0x100 and t & 0x20:
+            if depth >= max_depth:
+                raise BerError(f"BER nesting deeper than {max_depth}", "snmp_ber_depth_cap")
+            ends.append(ve)
+            off = vs
+        else:
+            off = ve

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import ipaddress
 
+import struct
+
 from dissect.snmp.ber import (INTEGER, NULL, OCTET_STRING, OID, SEQUENCE, BerError, expect,
-                              oid_str, read_int, read_oid, read_uint, tlv)
+                              oid_str, read_int, read_oid, read_uint, tlv, walk)
 
 __all__ = ["Message", "Pdu", "Varbind", "decode_message", "decode_scoped_pdu", "valid_scoped_pdu",
            "PDU_TYPES", "REQUEST_TYPES", "ERROR_STATUS", "GENERIC_TRAPS", "engine_id_info",
@@ -251,13 +253,28 @@ def _decode_value(buf: bytes, tag: int, vs: int, ve: int, lim: Limits, weirds: l
             return "ipaddress", str(ipaddress.IPv6Address(buf[vs:ve])), None
         raise BerError(f"IpAddress of {ve - vs} octets", "snmp_bad_ipaddress")
     if tag == 0x44:
-        return "opaque", "0x" + buf[vs:ve].hex(), None
+        return "opaque", _opaque(buf, vs, ve), None
     if tag == 0x45:
         return "nsapaddress", "0x" + buf[vs:ve].hex(), None
     exc = _EXCEPTIONS.get(tag)
     if exc is not None:
         return exc, None, None
-    return f"unknown-0x{tag:02x}", "0x" + buf[vs:ve].hex(), None
+    if tag < 0x100 and tag & 0x20:
+        # a constructed value where SNMP only has simple types: it must at least be sound BER
+        # within the depth/element caps (a hostile deep nest fails this varbind alone)
+        walk(buf, vs, ve, lim.depth, lim.elements, lim.length)
+    name = f"unknown-0x{tag:02x}" if tag < 0x100 else f"unknown-0x{tag:x}"
+    return name, "0x" + buf[vs:ve].hex(), None
+
+
+def _opaque(buf: bytes, vs: int, ve: int) -> str:
+    """Opaque: net-snmp's wrapped float/double (RFC draft 'opaque types') shown as numbers."""
+    b = buf[vs:ve]
+    if len(b) == 7 and b[:3] == b"\x9f\x78\x04":
+        return "float:" + repr(struct.unpack(">f", b[3:])[0])
+    if len(b) == 11 and b[:3] == b"\x9f\x79\x08":
+        return "double:" + repr(struct.unpack(">d", b[3:])[0])
+    return "0x" + b.hex()
 
 
 def _decode_varbinds(buf: bytes, vs: int, ve: int, pdu: Pdu, lim: Limits, weirds: list) -> None:
