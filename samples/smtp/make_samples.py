@@ -442,7 +442,7 @@ def main() -> int:
                 s.sendmail("", ["sender@sample.example"], dsn)  # ... bounced later (DSN, MAIL FROM:<>)
         received = handler.received[-3:]
         record("smtp-mime-dsn-smtplib.pcap", client="smtplib", helo="mime.sample.example", transactions=[
-            {"mail_from": "sender@sample.example", "outcome": "accepted", "subject": rich["Subject"],
+            {"mail_from": "zoe@sample.example", "outcome": "accepted", "subject": rich["Subject"],
              "message_id": "<rich-1@sample.example>", "size": received[0]["size"],
              "sha256": received[0]["sha256"],
              "attachments": [{"filename": a["filename"], "content_type": a["content_type"],
