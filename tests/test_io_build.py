@@ -30,12 +30,13 @@ def pcap_bytes(frames, linktype=1, order="<", nano=False, snaplen=262144, magic=
         magic = 0xA1B23C4D if nano else 0xA1B2C3D4
     out = [struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)]
     div = 10 ** 9 if nano else 10 ** 6
+    extra = b"\0" * 8 if magic == 0xA1B2CD34 else b""     # modified pcap: ifindex, protocol, pkt_type
     for fr in frames:
         ts, data = fr[0], fr[1]
         wl = fr[2] if len(fr) > 2 else len(data)
         sec = int(ts)
         frac = round((ts - sec) * div)
-        out.append(struct.pack(order + "IIII", sec, frac, len(data), wl))
+        out.append(struct.pack(order + "IIII", sec, frac, len(data), wl) + extra)
         out.append(data)
     return b"".join(out)
 
