@@ -10,7 +10,7 @@ leniently). The header count/size caps are enforced before the stdlib sees the b
 
 RFC 2047/2231 results of the stdlib were checked against the corpus and the PROTOCOL_NOTES traps
 (split multi-byte encoded-words, encoded-words inside quoted parameters, RFC 2231 segments out of
-order, charset only in ``*0*``): ``policy.default`` gets them right (tests/test_mime_headers.py),
+order, charset only in ``*0*``): ``policy.default`` gets them right (tests/test_mime.py),
 so it is used; the lenient decoder below is the fallback when it raises.
 """
 
