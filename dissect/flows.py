@@ -255,6 +255,12 @@ class FlowTable:
         if ent is None:
             ent = self._new(p)
         flow, d = ent
+        proto = p.proto
+        if proto == TCP and p.flags & SYN and not p.flags & ACK and \
+                (flow.done or flow.st[d] in (CLOSED, RESET)):
+            # a new connection on the 5-tuple of a closed one
+            self._end(flow, flow.last, "reused")
+            flow, d = self._new(p)
         ts = p.ts
         flow.seen = ts
         if ts > flow.last and not flow.done:
@@ -264,21 +270,8 @@ class FlowTable:
         flow.frb[d] += p.frame_len
         if p.truncated:
             flow.truncated = True
-        proto = p.proto
         if proto == TCP:
             flags = p.flags
-            if flags & SYN and not flags & ACK and (flow.done or flow.st[d] in (CLOSED, RESET)) \
-                    and (flow.pkts[d] > 1 or flow.pkts[1 - d]):
-                # a new connection on the same 5-tuple
-                self._end(flow, ts, "reused")
-                flow.pkts[d] -= 1
-                flow.ipb[d] -= p.ip_len
-                flow.frb[d] -= p.frame_len
-                ent = self._new(p)
-                flow, d = ent
-                flow.pkts[d] += 1
-                flow.ipb[d] += p.ip_len
-                flow.frb[d] += p.frame_len
             plen = p.payload_len
             if flags & 7 or flow.st[d] < PARTIAL:
                 self._tcp_flags(flow, d, flags, plen)

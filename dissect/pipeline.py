@@ -132,11 +132,11 @@ class Pipeline:
         if st.last_ts is None or ts > st.last_ts:
             st.last_ts = ts
         self._timeline(ts, wire_len)
+        if self._next_sweep is None or ts >= self._next_sweep:
+            self._sweep(ts)
         pkt = self.decoder.decode(ts, linktype, data, wire_len)
         if pkt is not None:
             self.table.packet(pkt)
-        if self._next_sweep is None or ts >= self._next_sweep:
-            self._sweep(ts)
 
     def feed_packet(self, pkt) -> None:
         """A decoded :class:`dissect.packet.Packet` (tests, other decoders)."""
@@ -150,9 +150,9 @@ class Pipeline:
             st.last_ts = ts
         self._timeline(ts, pkt.frame_len)
         self._ip_protos_direct(pkt.proto)
-        self.table.packet(pkt)
         if self._next_sweep is None or ts >= self._next_sweep:
             self._sweep(ts)
+        self.table.packet(pkt)
 
     def _ip_protos_direct(self, proto: int) -> None:
         name = IP_PROTO_NAMES.get(proto, str(proto))
@@ -209,13 +209,13 @@ class Pipeline:
                     spk = sby = 0
                 spk += 1
                 sby += wl
-                pkt = decode(ts, lt, data, wl)
-                if pkt is not None:
-                    packet(pkt)
                 if next_sweep is None or ts >= next_sweep:
                     st.packets, st.bytes = n, nbytes
                     self._sweep(ts)
                     next_sweep = self._next_sweep
+                pkt = decode(ts, lt, data, wl)
+                if pkt is not None:
+                    packet(pkt)
                 if progress is not None:
                     tick += 1
                     if tick >= 2048:
