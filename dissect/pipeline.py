@@ -27,7 +27,24 @@ from dissect.options import Caps, Options
 from dissect.schema import table_types, to_frame
 from dissect.weird import Weird
 
-__all__ = ["analyze", "Pipeline", "Analysis", "RunStats", "make_options", "LINKTYPE_NAMES"]
+__all__ = ["analyze", "Pipeline", "Analysis", "RunStats", "make_options", "LINKTYPE_NAMES",
+           "load_tables"]
+
+#: modules that declare tables outside the protocol packages
+TABLE_MODULES = ("dissect.flows", "dissect.weird", "dissect.live_records", "dissect.mime.records")
+
+
+def load_tables() -> dict[str, type]:
+    """Import every module that declares a table; returns table name -> record class."""
+    import importlib
+
+    for m in TABLE_MODULES:
+        try:
+            importlib.import_module(m)
+        except ImportError:  # pragma: no cover - an optional module not written yet
+            pass
+    protocols()
+    return table_types()
 
 LINKTYPE_NAMES = {0: "NULL", 1: "EN10MB", 12: "RAW", 14: "RAW", 101: "RAW", 108: "LOOP",
                   113: "LINUX_SLL", 228: "IPV4", 229: "IPV6", 276: "LINUX_SLL2"}
@@ -370,7 +387,7 @@ class Analysis:
     """The result of one run: records by table, DataFrames, per-file info and run stats."""
 
     def __init__(self, records: dict[str, list], captures: list, stats: RunStats, options: Options):
-        protocols()   # make sure every protocol's tables are registered
+        load_tables()   # every table is registered (so exports always have the same files)
         self.records = records
         self.captures = captures
         self.stats = stats

@@ -212,6 +212,10 @@ def schema_markdown() -> str:
 
 if __name__ == "__main__":  # pragma: no cover - exercised by the docs test
     from dissect import analyzer  # noqa: F401  (imports every protocol's records)
+    from dissect.pipeline import load_tables
+    # the records registered in the imported module dissect.schema, not in this __main__ copy
+    from dissect.schema import schema_markdown as _markdown
 
     analyzer.load_protocols()
-    sys.stdout.write(schema_markdown())
+    load_tables()
+    sys.stdout.write(_markdown())
