@@ -37,6 +37,7 @@ _LINE_STATES = (START, HEADERS, CHUNK_SIZE, CHUNK_END, TRAILERS)
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _RESYNC_METHOD = re.compile(rb"[A-Z][A-Z_-]{2,31}")
 _VERSION = re.compile(rb"HTTP/(\d{1,3}\.\d{1,3})")
+_LAX_VERSION = re.compile(rb"HTTP/\d{0,3}\.?\d{0,3}")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _FILENAME = re.compile(r"""filename\*?\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]+))""", re.I)
 _H2_PREFACE = b"PRI * HTTP/2.0"
@@ -602,11 +603,16 @@ class HttpAnalyzer(Analyzer):
                 method = parts[0]
                 ok = (_RESYNC_METHOD if side.resyncing else _TOKEN).fullmatch(method)
                 m = _VERSION.fullmatch(parts[-1])
-                if ok and m:
+                if ok and (m or _LAX_VERSION.fullmatch(parts[-1])):
                     h = _Head(lts)
                     h.method = _s(method)
                     h.uri = _s(b" ".join(parts[1:-1]))
-                    h.version = m.group(1).decode()
+                    if m:
+                        h.version = m.group(1).decode()
+                    else:  # "HTTP/1." and the like: keep what was sent
+                        h.version = _s(parts[-1][5:])
+                        if not side.resyncing:
+                            self.weird(R.W_BAD_REQ, ts, b"malformed version: " + line[:80])
                     if len(parts) > 3:
                         self.weird(R.W_BAD_REQ, ts, b"spaces in request target: " + line[:80])
                     return h
