@@ -424,3 +424,23 @@ def test_tcp_resync_after_garbage_and_gap():
     rids = sorted(r.request_id for r in sink if r.__table__ == "snmp_pdus")
     assert rids == [1, 2, 3]
     assert any(r.name == "snmp_tcp_resync" for r in sink if r.__table__ == "weirds")
+
+
+def test_answer_from_another_agent_address_is_paired():
+    """A multi-homed agent answering from another address: the response is in another flow."""
+    from dissect.analyzer import FlowContext
+    from dissect.options import Options
+    from dissect.snmp.analyzer import SnmpAnalyzer, SnmpShared
+
+    sink: list = []
+    opts = Options(strict=True)
+    sh = SnmpShared(opts)
+    a1 = SnmpAnalyzer(FlowContext("C1", "10.0.0.1", 4000, "10.0.0.2", 161, "udp", sink.append, opts, sh))
+    a2 = SnmpAnalyzer(FlowContext("C2", "10.0.0.99", 161, "10.0.0.1", 4000, "udp", sink.append, opts, sh))
+    a1.feed(0, v2c(0xA0, seq(0x30, OID_SYSDESCR, b"\x05\x00"), rid=42), 1.0)
+    a2.feed(0, v2c(0xA2, seq(0x30, OID_SYSDESCR, octets(b"x")), rid=42), 1.25)
+    a1.close(5.0)
+    a2.close(5.0)
+    req, resp = sorted((r for r in sink if r.__table__ == "snmp_pdus"), key=lambda r: r.ts)
+    assert req.answered is True and req.response_time == 0.25 and resp.request_index == req.pdu_index
+    assert resp.uid == "C2" and not sh.by_manager

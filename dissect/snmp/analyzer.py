@@ -6,8 +6,10 @@ then requests are paired with their responses:
 
 * key: ``(version, request-id)`` for v1/v2c, ``(3, msgID)`` for v3 (RFC 3412: a Response or Report
   carries the msgID of the request, and this works even when the PDU stays encrypted);
-* the response must come from the other direction of the same flow (request src:port ==
-  response dst:port; an Inform is answered by its receiver the same way);
+* the response comes back to the request's source (request src:port == response dst:port; an
+  Inform is answered by its receiver the same way): in the same flow, or, for an agent that
+  answers from another address or port, in another flow found through the run-wide index of
+  pending requests by manager endpoint;
 * a request row is emitted when its response arrives (``answered=True``, ``response_time``), or
   when the flow closes, or when the pending map is full (``answered=False``). A retransmitted
   request (same key, same direction) closes the earlier copy as unanswered.
@@ -112,6 +114,10 @@ class SnmpShared:
         self.keys = _load_keystore(options)
         self.auth_samples: list[AuthSample] = []
         self.auth_samples_dropped = 0
+        #: (manager host, manager port, pairing key) -> analyzer holding that pending request;
+        #: pairs answers that come back from another agent address/port (another flow).
+        #: Bounded by the per-flow pending cap times the live flows.
+        self.by_manager: dict[tuple, "SnmpAnalyzer"] = {}
         #: engine id (bytes) -> (boots, time, ts) learned from authoritative messages
         self.engines: dict[bytes, tuple[int, int, float]] = {}
         self._index = itertools.count()
@@ -239,7 +245,8 @@ class SnmpAnalyzer(Analyzer):
 
     def close(self, ts: float) -> None:
         emit = self.ctx.emit
-        for _dir, _ts, row in self.pending.values():
+        for key, (_dir, _ts, row) in self.pending.items():
+            self._unindex(key, row)
             row["answered"] = False
             emit(SnmpPdu(**row))
         self.pending.clear()
@@ -378,6 +385,24 @@ class SnmpAnalyzer(Analyzer):
 
     # -- pairing --------------------------------------------------------------------------------
 
+    def _unindex(self, key: tuple, row: dict) -> None:
+        """Forget a pending request in the run-wide index (it was answered or closed)."""
+        k = (row["src_h"], row["src_p"], key)
+        if self.shared.by_manager.get(k) is self:
+            del self.shared.by_manager[k]
+
+    def _answer(self, owner: "SnmpAnalyzer", key: tuple, row: dict, ts: float) -> None:
+        _d, rts, req = owner.pending.pop(key)
+        owner._unindex(key, req)
+        rt = max(0.0, ts - rts)
+        req["answered"] = True
+        req["response_time"] = rt
+        emit = self.ctx.emit
+        emit(SnmpPdu(**req))
+        row["response_time"] = rt
+        row["request_index"] = req["pdu_index"]
+        emit(SnmpPdu(**row))
+
     def _pair(self, direction: int, msg: Message, row: dict, ts: float) -> None:
         emit = self.ctx.emit
         pdu = msg.pdu
@@ -389,31 +414,35 @@ class SnmpAnalyzer(Analyzer):
             emit(SnmpPdu(**row))
             return
         is_req = row.get("is_request")
+        answer_like = not is_req or pdu is None
         pend = self.pending.get(key)
-        if pend is not None and pend[0] != direction and (not is_req or pdu is None):
+        if pend is not None and pend[0] != direction and answer_like:
             # the answer (Response, Report, or an encrypted non-reportable message)
-            del self.pending[key]
-            _d, rts, req = pend
-            rt = max(0.0, ts - rts)
-            req["answered"] = True
-            req["response_time"] = rt
-            emit(SnmpPdu(**req))
-            row["response_time"] = rt
-            row["request_index"] = req["pdu_index"]
-            emit(SnmpPdu(**row))
+            self._answer(self, key, row, ts)
             return
+        if answer_like and pend is None:
+            # an agent that answers from another address or port (multi-homed, or a reply
+            # socket of its own): the request waits in another flow, found by the manager's
+            # endpoint (the request's source is the response's destination)
+            other = self.shared.by_manager.get((row["dst_h"], row["dst_p"], key))
+            if other is not None and other is not self and key in other.pending:
+                self._answer(other, key, row, ts)
+                return
         if is_req:
             if pend is not None:  # retransmission (or a reused id): the earlier copy went unanswered
                 del self.pending[key]
+                self._unindex(key, pend[2])
                 pend[2]["answered"] = False
                 emit(SnmpPdu(**pend[2]))
             elif len(self.pending) >= self.shared.pending_cap:
                 oldest = next(iter(self.pending))
                 _d, _t, old = self.pending.pop(oldest)
+                self._unindex(oldest, old)
                 old["answered"] = False
                 emit(SnmpPdu(**old))
                 self.weird(W_PENDING_CAP, ts, f"{self.shared.pending_cap} pending requests")
             self.pending[key] = (direction, ts, row)
+            self.shared.by_manager[(row["src_h"], row["src_p"], key)] = self
             return
         if pdu is not None and pdu.type in ("response", "report"):
             self.weird(W_UNMATCHED, ts, f"{pdu.type} {key[1]}")

@@ -67,13 +67,14 @@ _REPORTS = {
 class Limits:
     """The BER caps of one run (from :class:`dissect.options.Caps`)."""
 
-    __slots__ = ("depth", "length", "elements", "oid_arcs")
+    __slots__ = ("depth", "length", "elements", "oid_arcs", "oid_cache")
 
     def __init__(self, depth: int = 32, length: int = 1 << 20, elements: int = 10_000, oid_arcs: int = 128):
         self.depth = depth
         self.length = length
         self.elements = elements
         self.oid_arcs = oid_arcs
+        self.oid_cache: dict[bytes, str] = {}  # OID contents -> dotted text (bounded, per run)
 
     @classmethod
     def from_caps(cls, caps) -> "Limits":
@@ -241,7 +242,7 @@ def _decode_value(buf: bytes, tag: int, vs: int, ve: int, lim: Limits, weirds: l
             raise BerError("NULL with contents", "snmp_bad_ber")
         return "null", None, None
     if tag == OID:
-        return "oid", oid_str(read_oid(buf, vs, ve, lim.oid_arcs, weirds)), None
+        return "oid", _oid_text(buf, vs, ve, lim, weirds), None
     u = _APP_UNSIGNED.get(tag)
     if u is not None:
         v = read_uint(buf, vs, ve, u[1])
@@ -277,6 +278,34 @@ def _opaque(buf: bytes, vs: int, ve: int) -> str:
     return "0x" + b.hex()
 
 
+_OID_CACHE_MAX = 8192
+
+
+def _oid_text(buf: bytes, vs: int, ve: int, lim: Limits, weirds: list) -> str:
+    """Dotted text of the OID at ``buf[vs:ve]``: cached (walks repeat the same names), with a
+    C-speed path for the common case where every subidentifier is below 128."""
+    body = buf[vs:ve]
+    cache = lim.oid_cache
+    got = cache.get(body)
+    if got is not None:
+        return got
+    n = len(body)
+    if n and body.isascii() and n < lim.oid_arcs:
+        f = body[0]
+        x = 0 if f < 40 else (1 if f < 80 else 2)
+        txt = f"{x}.{f - 40 * x}" + ("." + ".".join(map(str, body[1:])) if n > 1 else "")
+    else:
+        w: list = []
+        txt = oid_str(read_oid(buf, vs, ve, lim.oid_arcs, w))
+        if w:
+            weirds.extend(w)
+            return txt  # not cached: the weird must be reported every time
+    if len(cache) >= _OID_CACHE_MAX:
+        cache.clear()
+    cache[body] = txt
+    return txt
+
+
 def _decode_varbinds(buf: bytes, vs: int, ve: int, pdu: Pdu, lim: Limits, weirds: list) -> None:
     """VarBindList; a malformed varbind fails alone (type "error") and decoding goes on when the
     list's framing still holds."""
@@ -302,7 +331,7 @@ def _decode_varbinds(buf: bytes, vs: int, ve: int, pdu: Pdu, lim: Limits, weirds
         oid = ""
         try:
             os_, oe = expect(buf, bs, be, OID, "varbind name", maxlen)
-            oid = oid_str(read_oid(buf, os_, oe, lim.oid_arcs, weirds))
+            oid = _oid_text(buf, os_, oe, lim, weirds)
             t2, xs, xe = tlv(buf, oe, be, maxlen)
             if xe != be:
                 weirds.append(("snmp_bad_varbind", f"{oid}: {be - xe} trailing octets"))
