@@ -225,8 +225,8 @@ class LiveSession:
     # one place that feeds the pipeline: the main thread
     def run(self, source, view: bool = True):
         q: "queue.Queue" = queue.Queue(maxsize=4096)
-        weird = self.pipeline.capture_weird if hasattr(self.pipeline, "capture_weird") else None
-        reader = threading.Thread(target=source.frames, args=(q, weird), daemon=True)
+        source.infos = self.pipeline.captures
+        reader = threading.Thread(target=source.frames, args=(q, self.pipeline.on_weird), daemon=True)
         reader.start()
         live_ctx = None
         if view and console.is_terminal:
@@ -293,7 +293,6 @@ class LiveSession:
         analysis = self.pipeline.finish()
         if self.extra:
             analysis.records.setdefault("tshark_packets", []).extend(self.extra)
-            analysis.tables.pop("tshark_packets", None) if isinstance(getattr(analysis, "tables", None), dict) else None
         if self.streamer:
             self.streamer.drain_analysis(analysis)
             self.streamer.close()
@@ -301,17 +300,25 @@ class LiveSession:
         return analysis
 
     def snapshot(self):
-        snap = getattr(self.pipeline, "snapshot", None)
-        return snap() if snap else None
+        """The tables so far (finished flows and transactions; live flows are not closed)."""
+        from dissect.pipeline import Analysis, _group
+
+        records = _group(list(self.pipeline.sink))
+        for name, proto in self.pipeline.detector.protos.items():
+            if proto.finalize is not None:
+                extra = proto.finalize(self.pipeline.shared.get(name), records)
+                for r in extra or ():
+                    records.setdefault(r.__table__, []).append(r)
+        return Analysis(records, self.pipeline.captures, self.pipeline.stats, self.options)
 
     def write_outputs(self, analysis, final: bool = False) -> None:
         if analysis is None:
             return
         if self.export and not self.streamer:
-            from dissect.export import export_analysis
+            from dissect.export import export as export_tables
 
-            export_analysis(analysis, self.export, fmt=self.export_format,
-                            show_secrets=self.options.show_secrets)
+            export_tables(analysis, self.export, fmt=self.export_format,
+                          show_secrets=self.options.show_secrets)
         if self.report:
             from dissect.reports import build_report
 
@@ -326,18 +333,16 @@ class LiveSession:
         from rich.text import Text
 
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        flows = getattr(self.pipeline, "live_flow_count", None)
-        nflows = flows() if callable(flows) else flows
+        nflows = getattr(self.pipeline.table, "nflows", None)
         head = Text(f"packets {self.packets:,}  bytes {self.bytes:,}  flows {nflows if nflows is not None else '-'}  "
                     f"{self.packets / elapsed:,.0f} pkt/s  elapsed {elapsed:,.0f}s  (Ctrl-C to stop)")
-        recs = getattr(self.pipeline, "records", {}) or {}
+        sink = self.pipeline.sink
         parts: list[Any] = [head]
 
         def latest(name: str, n: int = 5, pred=None):
-            rows = recs.get(name) or []
             out = []
-            for r in reversed(rows[-500:]):
-                if pred is None or pred(r):
+            for r in reversed(sink[-5000:]):
+                if getattr(r, "__table__", None) == name and (pred is None or pred(r)):
                     out.append(r)
                     if len(out) >= n:
                         break
@@ -373,9 +378,12 @@ class LiveSession:
         t = Table(title="live capture summary", title_justify="left")
         t.add_column("table")
         t.add_column("rows", justify="right")
-        for name, rows in sorted((getattr(analysis, "records", {}) or {}).items()):
-            if rows:
-                t.add_row(name, f"{len(rows):,}")
+        counts = dict(self.streamer.counts) if self.streamer else {}
+        for name, rows in (getattr(analysis, "records", {}) or {}).items():
+            counts[name] = counts.get(name, 0) + len(rows)
+        for name, n in sorted(counts.items()):
+            if n:
+                t.add_row(name, f"{n:,}")
         console.print(f"captured {self.packets:,} packets, {self.bytes:,} bytes")
         console.print(t)
         if self.export:
@@ -391,48 +399,95 @@ def _mask(value, show: bool):
 
 
 class ParquetStreamer:
-    """Append finished rows of every table to Parquet files in row groups, then drop them from memory."""
+    """Append finished rows to Parquet files in row groups, then drop them from memory.
+
+    Tables that a protocol's ``finalize`` reads at the end (e.g. ``snmp_pdus`` for the SNMP
+    audit) stay in memory until then; everything else streams out as it is produced.
+    """
 
     def __init__(self, out_dir: Path, min_rows: int = 10_000):
         self.dir = Path(out_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.writers: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
         self.min_rows = min_rows
+        self.show_secrets = False
 
     def _write(self, table: str, rows: list) -> None:
         import pyarrow.parquet as pq
 
-        from dissect.export import arrow_table
-        from dissect.schema import table_types
+        from dissect.export import to_arrow
+        from dissect.schema import table_types, to_frame
 
         cls = table_types().get(table) or type(rows[0])
-        at = arrow_table(cls, rows)
+        at = to_arrow(cls, to_frame(cls, rows, show_secrets=self.show_secrets))
         w = self.writers.get(table)
         if w is None:
             w = self.writers[table] = pq.ParquetWriter(str(self.dir / f"{table}.parquet"), at.schema)
         w.write_table(at)
+        self.counts[table] = self.counts.get(table, 0) + len(rows)
+
+    def _kept(self, pipeline) -> set[str]:
+        keep: set[str] = set()
+        for proto in pipeline.detector.protos.values():
+            if proto.finalize is not None:
+                keep.update(getattr(t, "__table__", "") for t in proto.record_types)
+        return keep
 
     def drain(self, pipeline, final: bool) -> None:
-        recs = getattr(pipeline, "records", None) or {}
-        for table, rows in list(recs.items()):
-            if rows and (final or len(rows) >= self.min_rows):
-                batch = rows[:]
-                del rows[:len(batch)]
-                self._write(table, batch)
+        self.show_secrets = bool(pipeline.options.show_secrets)
+        if not final and len(pipeline.sink) < self.min_rows:
+            return
+        keep = self._kept(pipeline)
+        records = pipeline.take_records()
+        for table, rows in records.items():
+            if table in keep:
+                pipeline.sink.extend(rows)
+            elif rows:
+                self._write(table, rows)
 
     def drain_analysis(self, analysis) -> None:
         for table, rows in list(analysis.records.items()):
             if rows:
                 self._write(table, list(rows))
+                analysis.records[table] = []
 
     def close(self) -> None:
         for w in self.writers.values():
             w.close()
 
     def reload(self, analysis):
-        """An Analysis whose tables are read back from the streamed Parquet files (for the report)."""
+        """An Analysis whose records are read back from the streamed Parquet files (for the report)."""
         import pandas as pd
 
+        from dissect.schema import table_types
+
+        types = table_types()
         for table in self.writers:
-            analysis.tables[table] = pd.read_parquet(self.dir / f"{table}.parquet")
+            df = pd.read_parquet(self.dir / f"{table}.parquet")
+            cls = types.get(table)
+            if cls is None:
+                continue
+            analysis.records[table] = _rows_from_frame(cls, df)
         return analysis
+
+
+def _rows_from_frame(cls, df) -> list:
+    """Records back from a streamed Parquet table (timestamps to float seconds, NA to None)."""
+    import pandas as pd
+
+    from dissect.schema import columns
+
+    cols = columns(cls)
+    data = {}
+    for name, kind, _doc, _secret in cols:
+        s = df[name]
+        if kind == "time":
+            vals = [None if pd.isna(v) else v.timestamp() for v in s]
+        elif kind == "list":
+            vals = [tuple(v) if v is not None else () for v in s]
+        else:
+            vals = [None if (v is None or (not isinstance(v, (list, tuple, str)) and pd.isna(v))) else v for v in s]
+        data[name] = vals
+    n = len(df)
+    return [cls(**{name: data[name][i] for name, *_ in cols}) for i in range(n)]

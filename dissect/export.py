@@ -21,7 +21,7 @@ from typing import Any
 
 from dissect.schema import columns, table_types, to_frame
 
-__all__ = ["export", "FORMATS", "SUFFIX"]
+__all__ = ["export", "to_arrow", "FORMATS", "SUFFIX"]
 
 FORMATS = ("csv", "parquet", "json")
 SUFFIX = {"csv": ".csv", "parquet": ".parquet", "json": ".jsonl"}
@@ -85,8 +85,14 @@ def _arrow_schema(cls):
 
 
 def _parquet(cls, df, path: Path) -> None:
-    import pyarrow as pa
     import pyarrow.parquet as pq
+
+    pq.write_table(to_arrow(cls, df), path)
+
+
+def to_arrow(cls, df):
+    """The typed pyarrow Table of one table's DataFrame (the Parquet schema; live streaming uses it)."""
+    import pyarrow as pa
 
     schema = _arrow_schema(cls)
     arrays = []
@@ -99,7 +105,7 @@ def _parquet(cls, df, path: Path) -> None:
             arrays.append(pa.array([None if v is None else str(v) for v in col], type=f.type))
         else:
             arrays.append(pa.Array.from_pandas(col, type=f.type))
-    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _json_value(v: Any, kind: str):
