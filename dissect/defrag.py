@@ -54,6 +54,7 @@ class Defragmenter:
         self._weird = weird
         self._pending: dict = {}
         self._bytes = 0
+        self._last_ts = 0.0
         self.fragments = 0       # fragments seen
         self.reassembled = 0     # datagrams completed
         self.dropped = 0         # datagrams dropped (timeout, cap, too big)
@@ -70,6 +71,7 @@ class Defragmenter:
         ``meta`` is kept from the fragment at offset 0 and returned with the payload.
         """
         self.fragments += 1
+        self._last_ts = ts
         pend = self._pending
         if pend:
             oldest = next(iter(pend.values()))
@@ -207,7 +209,13 @@ class Defragmenter:
             self._evict(ts, f"more than {self.max_bytes} fragment bytes pending")
 
     def expire(self, now: float) -> None:
-        """Drop datagrams whose first fragment is older than the timeout."""
+        """Drop datagrams whose first fragment is older than the timeout.
+
+        ``now = inf`` (end of input) drops every pending datagram, like :meth:`flush`.
+        """
+        if now == float("inf"):
+            self.flush(self._last_ts)
+            return
         pend = self._pending
         limit = now - self.timeout
         old = []
