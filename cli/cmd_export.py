@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from dissect.cli.cmd_summary import analyse_for_cli
+from dissect.cli.cmd_summary import analyse_for_cli, out_console
 from dissect.cli.common import CAPTURES, UserError, cap_option, console, decode_as_option, safe
 
 __all__ = ["register"]
@@ -49,7 +49,7 @@ def export_cmd(
     for f in files:
         name = f.name.split(".")[0]
         t.add_row(name, f"{len(a.records.get(name, ())):,}", safe(f))
-    console.print(t)
+    out_console().print(t)
 
 
 def register(app: typer.Typer) -> None:

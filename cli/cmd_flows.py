@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from dissect.cli.cmd_summary import analyse_for_cli, fmt_ts
+from dissect.cli.cmd_summary import analyse_for_cli, fmt_ts, out_console
 from dissect.cli.common import CAPTURES, UserError, cap_option, console, decode_as_option, safe
 
 __all__ = ["register", "filter_flows"]
@@ -64,11 +64,7 @@ def flows(
                   r.proto, safe(r.service or "-"), f"{r.duration:.3f}", f"{r.orig_bytes:,}",
                   f"{r.resp_bytes:,}", f"{r.orig_pkts + r.resp_pkts:,}",
                   f"{r.missed_bytes:,}" if r.missed_bytes else "", r.state, safe(r.history))
-    out = console
-    if not console.is_terminal:
-        # piped / captured output: full rows rather than columns squeezed to 80 characters
-        from rich.console import Console
-        out = Console(width=max(console.width, 220), highlight=False, soft_wrap=False)
+    out = out_console()
     out.print(t)
     if limit and total > limit:
         out.print(f"... {total - limit:,} more flows (use --limit 0 for all)")

@@ -29,7 +29,7 @@ class FollowWriter:
     def __init__(self, mode: str, directions: set[int], out_text=None, out_bin=None):
         self.mode = mode
         self.directions = directions
-        self.out_text = out_text or click.get_text_stream("stdout")
+        self.out_text = out_text or sys.stdout
         self.out_bin = out_bin
         self.found = False
         self.last_dir = None
@@ -94,10 +94,13 @@ class FollowWriter:
         self._w("".join(lines))
 
     def close(self) -> None:
+        if self.out_bin is not None:
+            self.out_bin.flush()
         if self.mode == "raw" or not self.found:
             return
         self._w(f"\n=== end: originator sent {self.totals[0]:,} bytes, responder {self.totals[1]:,} "
                 f"bytes; missing {self.missed[0]:,} + {self.missed[1]:,} bytes ===\n")
+        self.out_text.flush()
 
 
 class _Tap:

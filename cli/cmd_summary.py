@@ -17,8 +17,16 @@ from rich.table import Table
 from dissect.cli.common import (CAPTURES, UserError, build_options, cap_option, console,
                                 decode_as_option, err_console, run_analysis, safe)
 
-__all__ = ["register", "analyse_for_cli", "make_cli_options", "warn_truncated", "fmt_ts",
+__all__ = ["register", "analyse_for_cli", "out_console", "make_cli_options", "warn_truncated", "fmt_ts",
            "fmt_bytes"]
+
+
+def out_console():
+    """The console for tables: the terminal's width, or wide rows when piped or captured."""
+    if console.is_terminal:
+        return console
+    from rich.console import Console
+    return Console(width=max(console.width, 200), highlight=False, soft_wrap=False)
 
 
 def make_cli_options(decode_as: Optional[list[str]], caps: Optional[list[str]], **kw: Any):
@@ -90,6 +98,7 @@ def summary(
 
     a = analyse_for_cli(captures, decode_as, cap)
     st = a.stats
+    console = out_console()
 
     t = Table(title="Captures", title_justify="left")
     for c in ("file", "format", "link types", "packets", "bytes", "first", "last", "note"):
@@ -193,6 +202,7 @@ def caps() -> None:
 
     docs = _caps_docs()
     defaults = Caps()
+    console = out_console()
     t = Table(title="Resource caps (--cap NAME=VALUE)", title_justify="left")
     t.add_column("name")
     t.add_column("default", justify="right")

@@ -38,23 +38,45 @@ def corpus():
     return CORPUS
 
 
+class CliResult:
+    def __init__(self, stdout: str, stderr: str, exit_code: int, stdout_bytes: bytes):
+        self.stdout = stdout
+        self.stderr = stderr
+        self.exit_code = exit_code
+        self.stdout_bytes = stdout_bytes
+
+    def __repr__(self):
+        return f"<CliResult exit={self.exit_code} stderr={self.stderr[-300:]!r}>"
+
+
 @pytest.fixture
 def run_cli():
-    """run_cli(*args, input=None) -> click Result (stdout, stderr, exit_code) of `dissect ARGS`."""
+    """run_cli(*args, input=None) -> CliResult(stdout, stderr, exit_code, stdout_bytes).
+
+    Runs `dissect ARGS` the way the console script does (``run_app``: user errors become one
+    line on stderr and an exit code) inside typer's CliRunner isolation. An unexpected exception
+    propagates, so a traceback fails the test.
+    """
+    import sys
+
     from typer.testing import CliRunner
 
+    from dissect.cli.common import run_app
     from dissect.cli.main import app
 
-    try:
-        runner = CliRunner(mix_stderr=False)
-    except TypeError:  # click >= 8.2: stderr is always separate
-        runner = CliRunner()
+    runner = CliRunner()
 
-    def run(*args, input=None):
-        from dissect.cli.common import UserError
-
-        res = runner.invoke(app, [str(a) for a in args], input=input, standalone_mode=False,
-                            catch_exceptions=True)
-        return res
+    def run(*args, input=None, env=None):
+        with runner.isolation(input=input, env=env) as streams:
+            old = sys.argv
+            sys.argv = ["dissect", *[str(a) for a in args]]
+            try:
+                code = run_app(app)
+            except SystemExit as e:  # pragma: no cover - run_app handles typer's exits
+                code = int(e.code or 0)
+            finally:
+                sys.argv = old
+            out, err = streams[0].getvalue(), streams[1].getvalue()
+        return CliResult(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), code, out)
 
     return run
