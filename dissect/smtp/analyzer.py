@@ -454,6 +454,7 @@ class SmtpAnalyzer(Analyzer):
             if not known:
                 if not self._cresync:
                     self._cresync = True
+                    self._lost_client = True
                     self.s_incomplete = True
                     self.weird(W_MIDSTREAM, ts, line)
                 return
@@ -752,7 +753,7 @@ class SmtpAnalyzer(Analyzer):
                 txn.smuggle = True
                 i = chk.find(b"\n.")
                 self.weird(W_DATA_BARE_LF, ts, chk[max(0, i - 20):i + 20])
-            self._dprev = chk[-3:]
+            self._dprev = chk[-4:]
         if content:
             if b"\r\n." in content:
                 content = content.replace(b"\r\n.", b"\r\n")
@@ -892,14 +893,16 @@ class SmtpAnalyzer(Analyzer):
     def _reply(self, r: _Reply, ts: float) -> None:
         self.s_last_reply = r.first
         if not self._greeted:
-            head = self._pending[0] if self._pending else None
+            self._greeted = True
             # the greeting belongs to no command (even when the client spoke first: PIPE_CONNECT)
-            if head is None or r.code in (220, 421, 554) or head.verb not in (b"EHLO", b"HELO", b"LHLO"):
-                self._greeted = True
+            if r.code in (220, 421, 554):
                 self.s_banner = r.text
                 self.s_banner_code = r.code
                 return
-            self._greeted = True
+            # no greeting: the capture started after it
+            self.s_incomplete = True
+            if not self._pending:
+                self._lost_client = True
         if not self._pending:
             if r.code == 421:  # service closing: may come unsolicited
                 return
