@@ -135,9 +135,12 @@ class MimeStream:
 
     # --- public API --------------------------------------------------------------------------
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes, ts: float | None = None) -> None:
+        """Bytes of the message as sent; ``ts`` (optional) dates the weirds they cause."""
         if self._closed or not chunk:
             return
+        if ts is not None:
+            self._ts = ts
         self._sha.update(chunk)
         before = self._size
         self._size += len(chunk)
@@ -160,16 +163,23 @@ class MimeStream:
         if not complete:
             self._truncated = True
             self._hit("mime_truncated_message", "message cut before its end")
-        if not self._stopped:
-            try:
+        try:
+            if not self._stopped:
                 self._parse(b"", final=True)
-            except Exception as e:  # noqa: BLE001 - last line of defence, never raise on input
-                self._hit("mime_parser_exception", f"{type(e).__name__}: {e}")
-        # close every open entity; the final line end belongs to the last part
-        self._push_held()
-        self._close_chain(None, truncated=not complete or self._stopped)
+            # close every open entity; the final line end belongs to the last part
+            self._push_held()
+            self._close_chain(None, truncated=not complete or self._stopped)
+        except Exception as e:  # noqa: BLE001 - last line of defence, never raise on input
+            self._guard(e)
         self._summary = self._emit_all()
         return self._summary
+
+    def _guard(self, e: Exception) -> None:
+        """An unexpected exception: a weird (keep what parsed) or, under --strict/tests, raise."""
+        if getattr(getattr(self.ctx, "options", None), "strict", False):
+            raise e
+        self._hit("mime_parser_exception", f"{type(e).__name__}: {e}")
+        self._stop()
 
     # --- bookkeeping -------------------------------------------------------------------------
 
@@ -196,8 +206,7 @@ class MimeStream:
         try:
             self._parse(chunk)
         except Exception as e:  # noqa: BLE001 - never raise on input; keep what parsed
-            self._hit("mime_parser_exception", f"{type(e).__name__}: {e}")
-            self._stop()
+            self._guard(e)
 
     def _new_entity(self, parent: _Entity | None, *, msg_body: bool, num_base: str,
                     part_id: str | None, digest_child: bool = False) -> _Entity:
@@ -414,6 +423,7 @@ class MimeStream:
         ent.state = BODY
         if kind == "multipart":
             b = hdr.boundary.encode("utf-8", "surrogateescape") if isinstance(hdr.boundary, str) else bytes(hdr.boundary)
+            b = b.rstrip(b" \t")     # delimiter lines are matched with trailing white space removed
             ent.boundary = b
             prev = self._bounds.get(b)
             if prev is not None:
@@ -633,41 +643,12 @@ class MimeStream:
             parts.append(rec)
             if is_att:
                 attachments.append(R.Attachment(hdr.filename, ct, size, sha))
-        dsn: list[R.DsnRecipient] = []
-        if dsn_blocks:
-            orig_id = returned_ids[0] if returned_ids else None
-            for text in dsn_blocks:
-                blocks = parse_fields(text)
-                if not blocks:
-                    continue
-                per_msg = dict(blocks[0])
-                rmta = _strip_type(per_msg.get("reporting-mta"))
-                for blk in blocks[1:]:
-                    f = dict(blk)
-                    if not any(k in f for k in ("final-recipient", "original-recipient", "action", "status")):
-                        continue
-                    dsn.append(R.DsnRecipient(
-                        uid=self.ctx.uid, trans_depth=self.trans_depth, reporting_mta=rmta,
-                        final_recipient=_strip_type(f.get("final-recipient")),
-                        original_recipient=_strip_type(f.get("original-recipient")),
-                        action=(f.get("action") or "").strip().lower() or None,
-                        status=(f.get("status") or "").split(" ", 1)[0].strip() or None,
-                        diagnostic_code=f.get("diagnostic-code"),
-                        remote_mta=_strip_type(f.get("remote-mta")),
-                        original_message_id=orig_id, source=self.source, ts=self._ts))
-        extracted = None
-        if self._eml is not None:
-            try:
-                self._eml.seek(0)
-                path = self.extractor.write("eml", self.extract_name, None,
-                                            iter(lambda: self._eml.read(1 << 20), b""))
-                if path is not None:
-                    extracted = self._rel(path)
-            except Exception as e:  # noqa: BLE001
-                self._hit("extract_failed", f"{type(e).__name__}: {e}")
-            finally:
-                self._eml.close()
-                self._eml = None
+        try:
+            dsn = self._dsn_rows(dsn_blocks, returned_ids)
+        except Exception as e:  # noqa: BLE001
+            self._guard(e)
+            dsn = []
+        extracted = self._write_eml()
         truncated = self._truncated
         msg = R.MimeMessage(
             uid=self.ctx.uid, trans_depth=self.trans_depth, source=self.source, ts=self._ts,
@@ -692,6 +673,48 @@ class MimeStream:
             parts=leaves, attachments=tuple(attachments), is_dsn=is_dsn, dsn=tuple(dsn),
             truncated=truncated, defects=self._defects, content_type=msg.content_type,
             user_agent=msg.user_agent, extracted=extracted, part_records=tuple(parts))
+
+    def _dsn_rows(self, dsn_blocks: list[bytes], returned_ids: list[str]) -> list[R.DsnRecipient]:
+        dsn: list[R.DsnRecipient] = []
+        if not dsn_blocks:
+            return dsn
+        orig_id = returned_ids[0] if returned_ids else None
+        for text in dsn_blocks:
+            blocks = parse_fields(text)
+            if not blocks:
+                continue
+            per_msg = dict(blocks[0])
+            rmta = _strip_type(per_msg.get("reporting-mta"))
+            for blk in blocks[1:]:
+                f = dict(blk)
+                if not any(k in f for k in ("final-recipient", "original-recipient", "action", "status")):
+                    continue
+                dsn.append(R.DsnRecipient(
+                    uid=self.ctx.uid, trans_depth=self.trans_depth, reporting_mta=rmta,
+                    final_recipient=_strip_type(f.get("final-recipient")),
+                    original_recipient=_strip_type(f.get("original-recipient")),
+                    action=(f.get("action") or "").strip().lower() or None,
+                    status=(f.get("status") or "").split(" ", 1)[0].strip() or None,
+                    diagnostic_code=f.get("diagnostic-code"),
+                    remote_mta=_strip_type(f.get("remote-mta")),
+                    original_message_id=orig_id, source=self.source, ts=self._ts))
+        return dsn
+
+    def _write_eml(self) -> str | None:
+        extracted = None
+        if self._eml is not None:
+            try:
+                self._eml.seek(0)
+                path = self.extractor.write("eml", self.extract_name, None,
+                                            iter(lambda: self._eml.read(1 << 20), b""))
+                if path is not None:
+                    extracted = self._rel(path)
+            except Exception as e:  # noqa: BLE001
+                self._hit("extract_failed", f"{type(e).__name__}: {e}")
+            finally:
+                self._eml.close()
+                self._eml = None
+        return extracted
 
 
 def _strip_type(v: str | None) -> str | None:
