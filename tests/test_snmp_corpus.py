@@ -177,7 +177,8 @@ def test_zeek_v3_log_and_crash_log():
     assert pdus[-1].ts - pdus[0].ts == pytest.approx(11.133819, abs=1e-5)
     # msgID 22274707 request from the manager, answered by the agent
     req = next(r for r in pdus if r.src_p == 62790)
-    assert req.answered and req.msg_id == 22274707
+    assert req.answered and req.msg_id == 22274707 and req.outcome == "encrypted"
+    assert [r.is_request for r in pdus] == [False, True, False]  # nothing from port 161 is a request
 
 
 def test_zeek_oid_subidentifier_too_long():

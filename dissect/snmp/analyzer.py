@@ -275,7 +275,9 @@ class SnmpAnalyzer(Analyzer):
         if pdu is not None:
             is_req = pdu.type in REQUEST_TYPES
         elif v3 and msg.error is None:
-            is_req = msg.reportable  # confirmed-class PDUs set the reportable flag (RFC 3412 6.4)
+            # confirmed-class PDUs set the reportable flag (RFC 3412 6.4); some agents set it on
+            # responses too, but nothing sent from the agent port 161 is a request
+            is_req = msg.reportable and src[1] != 161
         else:
             is_req = None
         row = {
@@ -292,6 +294,8 @@ class SnmpAnalyzer(Analyzer):
             row["non_repeaters"] = pdu.non_repeaters
             row["max_repetitions"] = pdu.max_repetitions
             row["varbind_count"] = len(pdu.varbinds)
+            if pdu.tag in (0xA6, 0xA7) and pdu.varbinds and pdu.varbinds[0].type == "timeticks":
+                row["time_stamp"] = pdu.varbinds[0].value_int  # sysUpTime.0 of a v2 trap/inform
             if pdu.tag == 0xA4:
                 row["enterprise"] = pdu.enterprise
                 row["agent_addr"] = pdu.agent_addr
@@ -397,6 +401,12 @@ class SnmpAnalyzer(Analyzer):
         rt = max(0.0, ts - rts)
         req["answered"] = True
         req["response_time"] = rt
+        if row.get("pdu_type") == "report":
+            req["outcome"] = "report:" + (row.get("report_reason") or "?")
+        elif row.get("pdu_type") == "response":
+            req["outcome"] = row.get("error_status")
+        else:
+            req["outcome"] = row.get("pdu_type")
         emit = self.ctx.emit
         emit(SnmpPdu(**req))
         row["response_time"] = rt

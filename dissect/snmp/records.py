@@ -38,7 +38,8 @@ class SnmpPdu:
     agent_addr: str | None = col("v1 Trap agent-addr", default=None)
     generic_trap: str | None = col("v1 Trap generic-trap name (coldStart ... enterpriseSpecific)", default=None)
     specific_trap: int | None = col("v1 Trap specific-trap", default=None)
-    time_stamp: int | None = col("v1 Trap time-stamp (TimeTicks, 1/100 s)", default=None)
+    time_stamp: int | None = col("v1 Trap time-stamp, or sysUpTime.0 of a v2 Trap/Inform (TimeTicks, 1/100 s)",
+                                 default=None)
     trap_oid: str | None = col("Trap OID: snmpTrapOID.0 of a v2 Trap/Inform, or the RFC 3584 mapping of a v1 Trap",
                                default=None)
     msg_id: int | None = col("v3 msgID", default=None)
@@ -65,6 +66,9 @@ class SnmpPdu:
     report_reason: str | None = col("Meaning of a Report: unknownEngineIDs, notInTimeWindows, unknownUserNames, "
                                     "wrongDigests, decryptionErrors, unsupportedSecLevels, ...", default=None)
     answered: bool | None = col("Requests: a matching Response/Report came back; empty for other PDUs", default=None)
+    outcome: str | None = col("Requests: what came back: the Response's error-status (noError, notWritable...), "
+                              "report:<reason> for a Report, 'encrypted' when the answer stayed encrypted; "
+                              "empty when unanswered", default=None)
     response_time: float | None = col("Seconds between the request and its response (on both rows)",
                                       kind="duration", default=None)
     request_index: int | None = col("Responses: pdu_index of the request they answer", default=None)
@@ -79,7 +83,7 @@ class SnmpVarbind:
     index: int = col("Position in the varbind list (0-based)")
     oid: str = col("Object name (dotted OID)")
     type: str = col("Value type: integer, octet-string, null, oid, ipaddress, counter32, gauge32, timeticks, "
-                    "opaque, nsapaddress, counter64, uinteger32, noSuchObject, noSuchInstance, endOfMibView, "
+                    "opaque (net-snmp float/double shown as float:/double:), nsapaddress, counter64, uinteger32, noSuchObject, noSuchInstance, endOfMibView, "
                     "error (the varbind was malformed; value says why)")
     value: str | None = col("Value as text (OCTET STRING: text when printable, else 0x-hex)", default=None)
     value_int: int | None = col("Numeric value for integer/counter/gauge/timeticks types", default=None)
