@@ -371,28 +371,42 @@ def test_split_at_every_offset_of_a_small_exchange():
 
 # -- no quadratic paths --------------------------------------------------------------------------------
 
-def _time_long_line(n: int) -> float:
-    import time
-
+def _scan_long_line(n: int, piece_len: int) -> int:
     caps = Caps()
     caps.line_length = 1 << 30
     caps.header_bytes = 1 << 30
     sink: list = []
     an = HttpAnalyzer(FlowContext.for_test(sink, options=Options(strict=True, caps=caps)))
     an.feed(ORIG, b"GET / HTTP/1.1\r\nX-A: ", 0.0)
-    piece = b"a" * 512
-    t0 = time.perf_counter()
-    for _ in range(n // 512):
+    piece = b"a" * piece_len
+    for _ in range(n // piece_len):
         an.feed(ORIG, piece, 0.0)
     an.feed(ORIG, b"\r\n\r\n", 0.0)
-    dt = time.perf_counter() - t0
     an.close(1.0)
     assert len([r for r in sink if isinstance(r, HttpTransaction)]) == 1
-    return dt
+    return an.sides[0].scanned
 
 
 def test_long_single_line_is_linear():
-    # a quadratic rescan would make 4x the input cost ~16x; linear work costs ~4x
-    small = min(_time_long_line(4 << 20) for _ in range(2))
-    big = _time_long_line(16 << 20)
-    assert big / small < 9, (small, big)
+    # bytes searched for line/block ends grow like the input (a rescan per chunk would be quadratic)
+    small = _scan_long_line(1 << 20, 100)
+    big = _scan_long_line(8 << 20, 100)
+    assert small < 2 * (1 << 20) and big < 2 * (8 << 20)
+    assert big / small < 9
+
+
+def test_long_chunked_body_with_small_chunks_is_linear():
+    def scanned(n):
+        sink: list = []
+        an = HttpAnalyzer(FlowContext.for_test(sink, options=Options(strict=True)))
+        an.feed(ORIG, b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 0.0)
+        chunk = b"5\r\nhello\r\n"
+        for _ in range(n):
+            an.feed(ORIG, chunk[:4], 0.0)
+            an.feed(ORIG, chunk[4:], 0.0)
+        an.feed(ORIG, b"0\r\n\r\n", 0.0)
+        an.close(1.0)
+        (t,) = [r for r in sink if isinstance(r, HttpTransaction)]
+        assert t.request_body_len == 5 * n
+        return an.sides[0].scanned
+    assert scanned(40000) / scanned(10000) < 4.5

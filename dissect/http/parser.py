@@ -31,7 +31,7 @@ from dissect.http.codings import KNOWN_CODINGS, DecoderChain, parse_codings
 __all__ = ["HttpAnalyzer"]
 
 # side states
-START, HEADERS, LENGTH, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILERS, CLOSE, DEAD, HOLD, DISCARD = range(11)
+START, HEADERS, LENGTH, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILERS, CLOSE, DEAD, HOLD, DISCARD, BLOCK = range(12)
 _LINE_STATES = (START, HEADERS, CHUNK_SIZE, CHUNK_END, TRAILERS)
 
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -209,7 +209,7 @@ class _Side:
 
     __slots__ = ("an", "is_req", "buf", "off", "scan", "state", "saved", "remaining", "head", "txn",
                  "body", "resyncing", "skipped", "rem_ts", "line_len", "hdr_count", "bare_lf",
-                 "trailer_index", "dead_bytes", "hold_ts")
+                 "trailer_index", "dead_bytes", "hold_ts", "scanned")
 
     def __init__(self, an: "HttpAnalyzer", is_req: bool):
         self.an = an
@@ -232,6 +232,7 @@ class _Side:
         self.trailer_index = 0
         self.dead_bytes = 0
         self.hold_ts = 0.0
+        self.scanned = 0        # bytes searched for line/block ends (tests check it stays linear)
 
     # -- input -------------------------------------------------------------------------------
     def feed(self, data: bytes, ts: float) -> None:
@@ -279,8 +280,35 @@ class _Side:
                 off = n
             elif st == HOLD:
                 break
+            elif st == BLOCK:
+                # the header block in one piece when it is all there (the common case)
+                if self.scan == 0 and work[off:off + 1] == b"\n":
+                    end = off + 1
+                elif self.scan == 0 and work[off:off + 2] == b"\r\n":
+                    end = off + 2
+                else:
+                    start = off + self.scan
+                    i = work.find(b"\n\n", start)
+                    j = work.find(b"\n\r\n", start)
+                    self.scanned += n - start
+                    end = min(i + 2 if i >= 0 else n + 9, j + 3 if j >= 0 else n + 9)
+                    if end > n:
+                        if n - off > self.line_len or n - off > an.caps.header_bytes:
+                            self.state = HEADERS  # huge: go line by line (caps, discards)
+                            self.scan = 0
+                            continue
+                        if n - off == 1 and work[off:off + 1] == b"\r":
+                            self.scan = 0
+                        else:
+                            self.scan = max(0, n - off - 2)
+                        break
+                self.scan = 0
+                block = bytes(work[off:end])
+                off = end
+                self.header_block(block, ts)
             else:
                 nl = work.find(b"\n", off + self.scan)
+                self.scanned += (n if nl < 0 else nl) - off - self.scan
                 if nl < 0:
                     if n - off > self.line_len:
                         if st != DISCARD:
@@ -365,7 +393,7 @@ class _Side:
             self.head = head
             head.size = raw_len
             self.hdr_count = 0
-            self.state = HEADERS
+            self.state = BLOCK
         elif st == HEADERS or st == TRAILERS:
             if not line:
                 if st == HEADERS:
@@ -402,11 +430,59 @@ class _Side:
             else:
                 self.state = CHUNK_SIZE
 
+    def header_block(self, block: bytes, ts: float) -> None:
+        """A complete header block (ending with its empty line), same rules as header_line."""
+        lines = block.split(b"\n")
+        lines.pop()                      # after the last LF
+        last = lines.pop()               # the empty line (b"" or b"\r")
+        line_len = self.line_len
+        an = self.an
+        head = self.head
+        headers, hmap = head.headers, head.hmap
+        hc, hb = an.caps.header_count, an.caps.header_bytes
+        for line in lines:
+            raw_len = len(line) + 1
+            if line[-1:] == b"\r":
+                line = line[:-1]
+            elif not self.bare_lf:
+                self.bare_lf = True
+                an.weird(R.W_BARE_LF, ts, line[:80])
+            if raw_len > line_len + 1:
+                an.weird(R.W_LINE, ts, line[:64])
+                head.incomplete = True
+                continue
+            # fast path for an ordinary "Name: value" line; anything else takes header_line
+            size = head.size + raw_len
+            cnt = self.hdr_count + 1
+            name, sep, value = line.partition(b":")
+            if (not sep or not name or head.capped or cnt > hc or size > hb
+                    or name[-1:] in (b" ", b"\t") or name[:1] in (b" ", b"\t")):
+                self.header_line(line, ts, raw_len, False)
+                continue
+            head.size = size
+            self.hdr_count = cnt
+            sname = name.decode("utf-8", "backslashreplace")
+            svalue = value.strip(b" \t").decode("utf-8", "backslashreplace")
+            headers.append((sname, svalue))
+            key = sname.lower()
+            vals = hmap.get(key)
+            if vals is None:
+                hmap[key] = [svalue]
+            else:
+                vals.append(svalue)
+        if last != b"\r" and not self.bare_lf:
+            self.bare_lf = True
+            an.weird(R.W_BARE_LF, ts, b"")
+        self.head.size += len(last) + 1
+        self.head_done(ts)
+
     def header_line(self, line: bytes, ts: float, raw_len: int, trailer: bool) -> None:
         an = self.an
         head = self.head
         if line[:1] in (b" ", b"\t"):  # obs-fold: continuation of the previous header
-            if head.headers and not trailer:
+            if not trailer:
+                head.size += raw_len
+            if head.headers and not trailer and not head.capped:
                 name, value = head.headers[-1]
                 value = (value + " " + _s(line.strip(b" \t"))).strip()
                 head.headers[-1] = (name, value)
