@@ -65,6 +65,7 @@ AF_INET6 = frozenset((10, 24, 28, 30))
 IP6_EXT = frozenset((0, 43, 60, 135, 139, 140, 253, 254))
 
 _IP4 = struct.Struct("!BBHHHBBH4s4s").unpack_from
+_IP4F = struct.Struct("!BxH2xHxB2x4s4s").unpack_from     # version/ihl, total length, frag, proto, src, dst
 _IP6 = struct.Struct("!IHBB16s16s").unpack_from
 _TCP = struct.Struct("!HHIIBBH").unpack_from
 _UDP = struct.Struct("!HHH").unpack_from
@@ -189,8 +190,20 @@ class PacketDecoder:
                             f"{wire_len} bytes captured (later ones are only counted)", "capture")
         if linktype == 1:
             self._eth += 1
-            # Ethernet fast path, inlined
-            if len(data) >= 14:
+            # Ethernet fast path, inlined; first the commonest shape of all: IPv4 without options,
+            # not a fragment, carrying TCP, entirely captured
+            n = len(data)
+            if n >= 54 and data[12] == 8 and data[13] == 0:
+                vhl, tlen, frag, proto, src, dst = _IP4F(data, 14)
+                if vhl == 0x45 and proto == 6 and not frag & 0x3FFF and 40 <= tlen <= n - 14:
+                    sport, dport, seq, ack, offx, flags, win = _TCP(data, 34)
+                    doff = (offx >> 4) << 2
+                    if 20 <= doff <= tlen - 20:
+                        self._protos[6] += 1
+                        return Packet(ts, 4, src, dst, 6, sport, dport, flags, seq, ack, win,
+                                      data[34 + doff:14 + tlen], tlen - 20 - doff, tlen, wire_len, False)
+                return self._ip4(ts, data, 14, wire_len)
+            if n >= 14:
                 et = (data[12] << 8) | data[13]
                 if et == 0x0800:
                     return self._ip4(ts, data, 14, wire_len)
