@@ -27,7 +27,7 @@ def test_extract_smtp_pcap(run_cli, tmp_path):
     cap = corpus_path("captures/zeek/smtp.pcap")
     out = tmp_path / "new" / "dir"                    # created if missing
     res = run_cli("extract", cap, "-o", out)
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 0, res.stderr
     files = sorted(os.listdir(out))
     emls = [f for f in files if f.endswith(".eml")]
     assert len(emls) == 2
@@ -54,9 +54,9 @@ def test_extract_errors_are_one_line(run_cli, tmp_path):
     f = tmp_path / "file"
     f.write_text("x")
     res = run_cli("extract", corpus_path("captures/zeek/smtp.pcap"), "-o", f)
-    assert res.exit_code != 0
+    assert res.exit_code != 0 and "not a directory" in res.stderr.replace("\n", "") and res.stderr.startswith("dissect: error:")
     res = run_cli("extract", tmp_path / "missing.pcap", "-o", tmp_path / "o")
-    assert res.exit_code != 0
+    assert res.exit_code != 0 and "no such file" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_mime_tables_through_the_pipeline_match_zeek():
@@ -126,3 +126,14 @@ def test_attachment_msg_nested_message_vs_zeek(tmp_path):
     ps = {p.part_id: p for p in a.records["mime_parts"]}
     assert ps["1"].size == 16 and ps["2"].content_type == "message/rfc822" and ps["2"].filename == "test.msg"
     assert ps["2"].size == len(b"From: <attachment@example.com>\r\n\r\n") and ps["2.1"].size == 0
+
+
+def test_extract_cap_and_decode_as_options(run_cli, tmp_path):
+    cap = corpus_path("captures/zeek/smtp.pcap")
+    res = run_cli("extract", cap, "-o", tmp_path / "x", "--cap", "nosuchcap=3")
+    assert res.exit_code != 0 and "nosuchcap" in res.stderr and res.stderr.startswith("dissect: error:")
+    res = run_cli("extract", cap, "-o", tmp_path / "y", "--decode-as", "smtp:2526", "--cap", "mime_parts=2")
+    assert res.exit_code == 0, res.stderr
+    # with at most 2 parts the NEWS.txt attachment (part 2 of the first message) is never reached
+    assert not [f for f in os.listdir(tmp_path / "y") if f.endswith("NEWS.txt")]
+    assert len([f for f in os.listdir(tmp_path / "y") if f.endswith(".eml")]) == 2
