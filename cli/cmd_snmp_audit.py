@@ -48,7 +48,10 @@ def _hosts(hosts, limit: int = 4) -> str:
 def format_finding(f, show_secrets: bool) -> list[str]:
     """A finding as terminal lines (safe text, no markup)."""
     head = [f.kind]
-    if f.subject:
+    if f.subject == "" and f.kind in ("cleartext_community", "default_community", "write_access",
+                                      "write_refused"):
+        head.append("(empty community)")
+    elif f.subject:
         head.append(safe(_mask(f.subject, show_secrets)))
     if f.verdict:
         head.append(f"[{f.verdict}]".replace("[", "\\["))

@@ -585,7 +585,8 @@ def finalize(shared: Any, records_by_table: dict[str, list]) -> list:
     """``Protocol.finalize`` of SNMP: the ``snmp_findings`` rows (plus weirds for cap hits)."""
     pdus = records_by_table.get("snmp_pdus") or []
     options = getattr(shared, "options", None)
-    samples = list(getattr(shared, "auth_samples", None) or ())
+    samples = [s for s in getattr(shared, "auth_samples", None) or ()
+               if isinstance(s, tuple) and len(s) >= 7]
     extra: list = []
 
     words = builtin_wordlist()
