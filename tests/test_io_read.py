@@ -425,3 +425,13 @@ def test_captureinfo_is_filled_in_path_order():
     assert [i.path for i in infos] == [str(path)] * 2
     assert sum(1 for _ in it) == 250
     assert [i.packets for i in infos] == [125, 125]
+
+
+def test_bad_block_flood_is_capped(tmp_path):
+    o = "<"
+    data = ng_shb(o) + ng_idb(o, 1) + ng_epb(o, 5, 1, PKT) * 250 + ng_epb(o, 0, 2_000_000, PKT)
+    p = tmp_path / "flood.pcapng"
+    p.write_bytes(data)
+    frames, infos, weirds = frames_of([str(p)])
+    assert len(frames) == 1 and len(weirds) == 100
+    assert infos[0].weirds_suppressed == {"pcapng_bad_block": 150}

@@ -33,12 +33,20 @@ __all__ = ["CaptureInfo", "read_frames", "open_stream", "CaptureError", "Frame",
 Frame = tuple  # (ts: float, linktype: int, frame: bytes, wire_len: int)
 
 
-def _weird_fn(on_weird: Callable[[Weird], None] | None):
-    if on_weird is None:
-        return lambda ts, name, addl: None
+#: capture-level weirds of one name reported per file; the rest are counted in CaptureInfo.weirds_suppressed
+WEIRD_LIMIT = 100
+
+
+def _weird_fn(on_weird: Callable[[Weird], None] | None, info: CaptureInfo):
+    counts: dict[str, int] = {}
 
     def weird(ts, name, addl):
-        on_weird(Weird(ts=ts, uid=None, name=name, source="capture", addl=addl[:200]))
+        c = counts[name] = counts.get(name, 0) + 1
+        if c > WEIRD_LIMIT:
+            info.weirds_suppressed[name] = info.weirds_suppressed.get(name, 0) + 1
+            return
+        if on_weird is not None:
+            on_weird(Weird(ts=ts, uid=None, name=name, source="capture", addl=addl[:200]))
     return weird
 
 
@@ -53,7 +61,7 @@ def _start(src: Source, info: CaptureInfo, on_weird) -> Iterator[Frame]:
     info.compression = src.compression
     info.compressed = src.compression is not None
     walker = walk_pcap if fmt == "pcap" else walk_pcapng
-    return _closing(walker(src, head, info, _weird_fn(on_weird)), src)
+    return _closing(walker(src, head, info, _weird_fn(on_weird, info)), src)
 
 
 def _closing(gen, src: Source):

@@ -369,12 +369,13 @@ class CaptureInfo:
     sections (pcapng section count), packets, bytes (sum of original wire lengths), first_ts /
     last_ts (earliest / latest timestamp), truncated (the file ends inside a record, or could
     not be read to its end), error (why reading stopped early, else None), snaplen, nanosecond
-    (timestamps finer than microseconds), version ("2.4", "1.0").
+    (timestamps finer than microseconds), version ("2.4", "1.0"), byte_order, weirds_suppressed
+    (name -> count of capture weirds beyond the per-file limit).
     """
 
     __slots__ = ("path", "format", "compressed", "compression", "linktypes", "interfaces",
                  "sections", "packets", "bytes", "first_ts", "last_ts", "truncated", "error",
-                 "snaplen", "nanosecond", "version", "byte_order")
+                 "snaplen", "nanosecond", "version", "byte_order", "weirds_suppressed")
 
     def __init__(self, path: str):
         self.path = path
@@ -394,6 +395,7 @@ class CaptureInfo:
         self.nanosecond = False
         self.version: str | None = None
         self.byte_order: str | None = None
+        self.weirds_suppressed: dict[str, int] = {}
 
     def _add(self, packets: int, nbytes: int, tmin: float, tmax: float) -> None:
         """Fold a batch of frames (counted by a walker in local variables) into the info."""
