@@ -444,3 +444,59 @@ def test_answer_from_another_agent_address_is_paired():
     req, resp = sorted((r for r in sink if r.__table__ == "snmp_pdus"), key=lambda r: r.ts)
     assert req.answered is True and req.response_time == 0.25 and resp.request_index == req.pdu_index
     assert resp.uid == "C2" and not sh.by_manager
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.integers(0, 10_000), count=st.integers(1, 12), cuts=st.lists(st.integers(1, 4000), max_size=20))
+def test_tcp_stream_chunking_invariance(start, count, cuts):
+    """The same byte stream, cut anywhere, gives the same PDUs and varbinds."""
+    from dissect.analyzer import FlowContext
+    from dissect.options import Options
+    from dissect.snmp.analyzer import SnmpAnalyzer, SnmpShared
+
+    if not REAL:
+        pytest.skip("no samples")
+    i = start % len(REAL)
+    stream = b"".join(REAL[i:i + count])
+
+    def run(chunks):
+        sink: list = []
+        opts = Options(strict=True)
+        ctx = FlowContext("Cc", "10.0.0.1", 4000, "10.0.0.2", 161, "tcp", sink.append, opts, SnmpShared(opts))
+        an = SnmpAnalyzer(ctx)
+        for c in chunks:
+            an.feed(0, c, 1.0)
+        an.close(2.0)
+        return sorted(repr((r.__table__, getattr(r, "pdu_type", None), getattr(r, "request_id", None),
+                            getattr(r, "oid", None), getattr(r, "value", None), getattr(r, "name", None)))
+                      for r in sink)
+
+    pos = sorted({c % len(stream) for c in cuts} - {0})
+    chunks = [stream[a:b] for a, b in zip([0, *pos], [*pos, len(stream)])]
+    assert run(chunks) == run([stream])
+
+
+def test_tcp_garbage_is_bounded_and_linear():
+    """A TCP stream on port 161 that is not SNMP: one weird, then given up; many small messages
+    in one segment are cut in linear time (the buffer is compacted once per segment)."""
+    from dissect.analyzer import FlowContext
+    from dissect.options import Caps, Options
+    from dissect.snmp.analyzer import SnmpAnalyzer
+
+    caps = Caps()
+    caps.ber_length = 4096
+    sink: list = []
+    ctx = FlowContext("Cg", "10.0.0.1", 4000, "10.0.0.2", 161, "tcp", sink.append, Options(strict=True, caps=caps))
+    an = SnmpAnalyzer(ctx)
+    for i in range(100):
+        an.feed(0, b"\x30\x03garbage " * 50, float(i))
+    names = [r.name for r in sink if r.__table__ == "weirds"]
+    assert names.count("snmp_tcp_resync") == 1 and names.count("snmp_tcp_not_snmp") == 1
+    assert an.dirs[0].dead and not an.dirs[0].buf
+
+    m = v2c(0xA0, seq(0x30, OID_SYSDESCR, b"\x05\x00"), rid=5)
+    sink2: list = []
+    an2 = SnmpAnalyzer(FlowContext("Ch", "10.0.0.1", 4000, "10.0.0.2", 161, "tcp", sink2.append, Options(strict=True)))
+    an2.feed(0, m * 20000, 1.0)   # ~900 kB in one segment
+    assert sum(r.__table__ == "snmp_pdus" for r in sink2) == 19999  # retransmissions close the earlier copies
+    assert not an2.dirs[0].buf

@@ -30,13 +30,14 @@ from dissect.snmp.message import (REQUEST_TYPES, GENERIC_TRAPS, Limits, Message,
                                   decode_scoped_pdu, engine_id_info, looks_like_snmp, octets_value,
                                   report_reason, valid_scoped_pdu)
 from dissect.snmp.records import SnmpPdu, SnmpVarbind
-from dissect.weird import declare
+from dissect.weird import declare, excerpt
 
 __all__ = ["SnmpAnalyzer", "SnmpShared", "make_shared", "probe", "AuthSample"]
 
 W_PENDING_CAP = declare("snmp_pending_cap", "Too many SNMP requests awaiting a response in one flow; the oldest was closed as unanswered", "warning")
 W_AUTH_SAMPLES_CAP = declare("snmp_auth_samples_cap", "The number of authenticated SNMPv3 messages kept for the audit hit its cap", "info")
 W_TCP_RESYNC = declare("snmp_tcp_resync", "SNMP over TCP: bytes that do not start a message were skipped to the next message", "warning")
+W_TCP_NOT_SNMP = declare("snmp_tcp_not_snmp", "SNMP over TCP: too much data without a message; the rest of this direction is ignored", "warning")
 W_UNMATCHED = declare("snmp_unmatched_response", "An SNMP Response/Report matched no pending request of the flow", "info")
 W_USM_ERROR = declare("snmp_usm_error", "The SNMPv3 key store failed on a message (authentication or decryption not done)", "error")
 W_DECRYPTED_BAD = declare("snmp_decrypted_bad_pdu", "A decrypted ScopedPDU passed the check but its PDU is malformed", "warning")
@@ -139,12 +140,15 @@ def probe(direction: int, data: bytes, proto: str) -> bool | None:
 
 
 class _Dir:
-    __slots__ = ("buf", "skip", "synced")
+    __slots__ = ("buf", "skip", "synced", "reported", "junk", "dead")
 
     def __init__(self):
         self.buf = bytearray()
-        self.skip = 0
-        self.synced = True
+        self.skip = 0          # octets of an over-cap message still to discard
+        self.synced = True     # False after a gap or bad framing, until a message start is found
+        self.reported = False  # the current desync was reported (one weird per episode)
+        self.junk = 0          # octets skipped since the last good message
+        self.dead = False      # too much that is not SNMP: stop parsing this direction
 
 
 class SnmpAnalyzer(Analyzer):
@@ -170,6 +174,8 @@ class SnmpAnalyzer(Analyzer):
             self._message(direction, bytes(data), ts)
             return
         d = self.dirs[direction]
+        if d.dead:
+            return
         if d.skip:
             k = min(d.skip, len(data))
             d.skip -= k
@@ -180,61 +186,86 @@ class SnmpAnalyzer(Analyzer):
         self._frame(direction, d, ts)
 
     def _frame(self, direction: int, d: _Dir, ts: float) -> None:
+        """Cut whole messages off the direction's buffer. Works with an offset and compacts the
+        buffer once per call, so many small messages in one segment cost linear time."""
         buf = d.buf
         cap = self.lim.length
-        while buf:
-            if not d.synced or buf[0] != 0x30:
-                if not self._resync(d, ts):
-                    return
-                continue
-            try:
-                h = frame_header(buf)
-            except BerError as e:
-                self.weird(e.name, ts, "TCP framing: " + str(e))
-                del buf[:1]
-                d.synced = False
-                continue
-            if h is None:
-                return  # header incomplete
-            ve = h[0] + h[1]
-            if ve > len(buf):
+        n = len(buf)
+        pos = 0
+        try:
+            while pos < n:
+                if not d.synced or buf[pos] != 0x30:
+                    pos, ok = self._resync(d, pos, ts)
+                    if not ok:
+                        return
+                    continue
+                try:
+                    h = frame_header(buf[pos:pos + 12])
+                except BerError as e:
+                    self.weird(e.name, ts, "TCP framing: " + str(e))
+                    pos += 1
+                    d.synced = False
+                    continue
+                if h is None:
+                    return  # header incomplete
+                ve = h[0] + h[1]
                 if ve > cap + 16:
-                    self.weird("snmp_ber_length_cap", ts, f"TCP message of {ve} octets (cap {cap})")
-                    d.skip = ve - len(buf)
-                    buf.clear()
-                    return
-                return  # wait for the rest
-            msg = bytes(buf[:ve])
-            del buf[:ve]
-            self._message(direction, msg, ts)
+                    self.weird("snmp_ber_length_cap", ts, f"TCP message of {ve} octets (cap {cap}) skipped")
+                    left = ve - (n - pos)
+                    if left > 0:
+                        d.skip = left
+                        pos = n
+                    else:
+                        pos += ve
+                    continue
+                if pos + ve > n:
+                    return  # wait for the rest
+                msg = bytes(buf[pos:pos + ve])
+                pos += ve
+                if self._message(direction, msg, ts):
+                    d.junk = 0
+                    d.reported = False
+                else:  # framed but not SNMP: look for the next real message start
+                    d.synced = False
+                    d.junk += ve
+                    if d.junk > cap:
+                        d.dead = True
+                        self.weird(W_TCP_NOT_SNMP, ts, f"{d.junk} octets without an SNMP message")
+                        pos = n
+                        return
+        finally:
+            if pos:
+                del buf[:pos]
 
-    def _resync(self, d: _Dir, ts: float) -> bool:
-        """Drop bytes up to the next plausible message start; False when more data is needed."""
+    def _resync(self, d: _Dir, pos: int, ts: float) -> tuple[int, bool]:
+        """Skip to the next plausible message start at or after ``pos``.
+
+        Returns ``(new position, True)`` when one was found, ``(position, False)`` when more
+        data is needed to tell (the bytes before it are dropped) or nothing is left. One weird
+        per desynchronised stretch; after ``caps.ber_length`` octets without a message the
+        direction is given up (it is not SNMP).
+        """
         buf = d.buf
-        start = 0
-        dropped = 0
+        n = len(buf)
+        start = pos
         while True:
             i = buf.find(b"\x30", start)
-            if i < 0:
-                dropped += len(buf)
-                buf.clear()
-                break
-            r = looks_like_snmp(bytes(buf[i:i + 64]))
-            if r is None:
-                dropped += i
-                del buf[:i]
-                if dropped:
-                    self.weird(W_TCP_RESYNC, ts, f"skipped {dropped} octets")
-                return False
-            if r:
-                dropped += i
-                del buf[:i]
-                d.synced = True
-                break
+            r = False if i < 0 else looks_like_snmp(bytes(buf[i:i + 64]))
+            if i < 0 or r is not False:
+                end = n if i < 0 else i
+                if end > pos:
+                    d.junk += end - pos
+                    if not d.reported:
+                        d.reported = True
+                        self.weird(W_TCP_RESYNC, ts, f"skipped octets: {excerpt(bytes(buf[pos:min(end, pos + 48)]))}")
+                    if d.junk > self.lim.length:
+                        d.dead = True
+                        self.weird(W_TCP_NOT_SNMP, ts, f"{d.junk} octets without an SNMP message")
+                        return n, False
+                if r:
+                    d.synced = True
+                return end, bool(r)
             start = i + 1
-        if dropped:
-            self.weird(W_TCP_RESYNC, ts, f"skipped {dropped} octets")
-        return bool(buf)
 
     def gap(self, direction: int, n: int, ts: float) -> None:
         if self.tcp:
@@ -242,6 +273,7 @@ class SnmpAnalyzer(Analyzer):
             d.buf.clear()
             d.skip = 0
             d.synced = False
+            d.reported = False
 
     def close(self, ts: float) -> None:
         emit = self.ctx.emit
@@ -253,12 +285,13 @@ class SnmpAnalyzer(Analyzer):
 
     # -- messages -------------------------------------------------------------------------------
 
-    def _message(self, direction: int, buf: bytes, ts: float) -> None:
+    def _message(self, direction: int, buf: bytes, ts: float) -> bool:
+        """Decode one message and emit its records; False when it was not SNMP at all."""
         msg = decode_message(buf, self.lim)
         if msg.error is not None:
             self.weird(msg.error[0], ts, msg.error[1])
             if msg.version is None:
-                return
+                return False
         v3 = msg.version == "3"
         auth = auth_proto = privacy = priv_proto = None
         if v3:
@@ -326,6 +359,7 @@ class SnmpAnalyzer(Analyzer):
             if msg.engine_id and msg.engine_boots is not None and not is_req and msg.error is None:
                 sh.engines[msg.engine_id] = (msg.engine_boots, msg.engine_time, ts)
         self._pair(direction, msg, row, ts)
+        return True
 
     def _usm(self, msg: Message, buf: bytes, direction: int, ts: float):
         """Authenticate and decrypt a v3 message through the key store."""
