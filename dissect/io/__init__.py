@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import os
+from math import inf
 from typing import Callable, Iterable, Iterator
 
 from dissect.errors import CaptureError
@@ -165,6 +166,20 @@ def _merge(plan, streams, infos, on_weird, chunk) -> Iterator[Frame]:
                 if fr is not None:
                     push(heap, (fr[0], i, fr, it))
             if not heap:
+                continue
+            if len(heap) == 1:
+                # One active file (rotated captures): pass its frames straight through until the
+                # next file's first timestamp is reached.
+                _ts, i, fr, it = heap[0]
+                limit = pending[-1][0] if pending else inf
+                yield fr
+                for fr in it:
+                    if fr[0] >= limit:
+                        heap[0] = (fr[0], i, fr, it)
+                        break
+                    yield fr
+                else:
+                    heap.clear()
                 continue
             top = heap[0]
             yield top[2]

@@ -9,7 +9,7 @@ large chunks (16 MB; the partial record at the end of a chunk is carried over) a
 headers are unpacked with one precompiled ``struct.Struct.unpack_from`` each; a frame costs one
 unpack, one slice and one tuple.
 
-Run ``python -m dissect.io.pcap --bench FILE`` for a quick read-only throughput figure (see
+Run ``python -m dissect.io --bench FILE`` for a quick read-only throughput figure (see
 ``bench/bench_read.py`` for read + decode).
 """
 
@@ -142,24 +142,3 @@ def _plausible(buf: bytes, hlen: int, unpack, maxrec: int, records: int = 8) -> 
     if off == len(buf):
         good += records             # exactly at the end of the data: a perfect chain
     return good
-
-
-def _bench(argv=None) -> None:  # pragma: no cover - manual tool
-    import argparse
-    import time
-
-    from dissect.io import read_frames
-    ap = argparse.ArgumentParser(description="read-only throughput of the capture reader")
-    ap.add_argument("--bench", required=True, metavar="FILE", nargs="+")
-    a = ap.parse_args(argv)
-    t = time.perf_counter()
-    n = b = 0
-    for _ts, _lt, data, _wl in read_frames(a.bench):
-        n += 1
-        b += len(data)
-    dt = time.perf_counter() - t
-    print(f"{n} frames, {b / 1e6:.1f} MB in {dt:.3f} s: {n / dt / 1e6:.2f} M frames/s, {b / dt / 1e6:.0f} MB/s")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _bench()
