@@ -43,7 +43,7 @@ def to_epoch(s: pd.Series) -> np.ndarray:
     if s is None or len(s) == 0:
         return np.zeros(0, dtype="float64")
     if pd.api.types.is_datetime64_any_dtype(s):
-        ns = s.astype("int64", copy=False) if not s.isna().any() else None
+        ns = s.astype("int64") if not s.isna().any() else None
         if ns is not None:
             return ns.to_numpy(dtype="float64") / 1e9
         out = np.full(len(s), np.nan)
@@ -115,12 +115,27 @@ def spread_over_bins(start: np.ndarray, dur: np.ndarray, amount: np.ndarray, edg
     return out
 
 
+#: per-direction byte counters of a flow, best first: frame bytes as captured (what the capture totals
+#: count), IP bytes (Zeek's orig_ip_bytes), payload bytes
+BYTE_COLUMNS = (("orig_frame_bytes", "resp_frame_bytes"), ("orig_ip_bytes", "resp_ip_bytes"),
+                ("orig_bytes", "resp_bytes"))
+
+
+def _dir_bytes(flows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(originator bytes, responder bytes) per flow from the best counter present."""
+    for o, r in BYTE_COLUMNS:
+        if flows is not None and o in flows.columns and r in flows.columns:
+            ob, rb = to_float(flows[o]), to_float(flows[r])
+            if not (np.isnan(ob).all() and np.isnan(rb).all()):
+                return np.nan_to_num(ob, nan=0.0), np.nan_to_num(rb, nan=0.0)
+    n = 0 if flows is None else len(flows)
+    return np.zeros(n), np.zeros(n)
+
+
 def flow_bytes(flows: pd.DataFrame) -> np.ndarray:
-    """Bytes of each flow on the wire (IP bytes both ways; payload bytes when IP bytes are absent)."""
-    ip = to_float(col(flows, "orig_ip_bytes", np.nan)) + to_float(col(flows, "resp_ip_bytes", np.nan))
-    pl = to_float(col(flows, "orig_bytes", np.nan)) + to_float(col(flows, "resp_bytes", np.nan))
-    out = np.where(np.isnan(ip), pl, ip)
-    return np.nan_to_num(out, nan=0.0)
+    """Bytes of each flow, both directions (frame bytes; IP or payload bytes when those are absent)."""
+    ob, rb = _dir_bytes(flows)
+    return ob + rb
 
 
 def flow_packets(flows: pd.DataFrame) -> np.ndarray:
@@ -173,12 +188,19 @@ def traffic_over_time(flows: pd.DataFrame, max_bins: int = 200, top: int = 8) ->
     return {"edges": edges, "width": width, "label": label, "series": {k: series[k] for k in order}}
 
 
+_HOST_FRAME_CACHE: list = []   # [(flows object, frame)]: talkers, conversations and the matrix share it
+
+
 def _host_frame(flows: pd.DataFrame) -> pd.DataFrame:
-    ob = to_float(col(flows, "orig_ip_bytes", np.nan))
-    rb = to_float(col(flows, "resp_ip_bytes", np.nan))
-    if np.isnan(ob).all() and np.isnan(rb).all():
-        ob = to_float(col(flows, "orig_bytes", np.nan))
-        rb = to_float(col(flows, "resp_bytes", np.nan))
+    if _HOST_FRAME_CACHE and _HOST_FRAME_CACHE[0][0] is flows:
+        return _HOST_FRAME_CACHE[0][1]
+    hf = _build_host_frame(flows)
+    _HOST_FRAME_CACHE[:] = [(flows, hf)]
+    return hf
+
+
+def _build_host_frame(flows: pd.DataFrame) -> pd.DataFrame:
+    ob, rb = _dir_bytes(flows)
     return pd.DataFrame({
         "orig_h": col(flows, "orig_h").astype("object").fillna("?").astype(str).to_numpy(),
         "resp_h": col(flows, "resp_h").astype("object").fillna("?").astype(str).to_numpy(),
@@ -215,8 +237,12 @@ def top_talkers(flows: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
     return g.head(n) if n else g
 
 
-def top_conversations(flows: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
-    """Per unordered host pair: flows, packets, bytes (both ways) and the services seen."""
+def top_conversations(flows: pd.DataFrame, n: int | None = None, services_for: int = 1000) -> pd.DataFrame:
+    """Per unordered host pair: flows, packets, bytes (both ways) and the services seen.
+
+    Sums are vectorised; the services list (a string join per pair) is built only for the first
+    ``services_for`` pairs by bytes (or the first ``n``), so millions of pairs stay fast.
+    """
     h = _host_frame(flows)
     cols = ["host_a", "host_b", "bytes", "bytes_a_to_b", "bytes_b_to_a", "packets", "flows", "services"]
     if h.empty:
@@ -230,15 +256,22 @@ def top_conversations(flows: pd.DataFrame, n: int | None = None) -> pd.DataFrame
     d = pd.DataFrame({"host_a": a, "host_b": b, "ab": ab, "ba": ba, "pk": (h["op"] + h["rp"]).to_numpy(),
                       "svc": svc})
     g = d.groupby(["host_a", "host_b"], sort=False).agg(
-        bytes_a_to_b=("ab", "sum"), bytes_b_to_a=("ba", "sum"), packets=("pk", "sum"), flows=("svc", "size"),
-        services=("svc", lambda s: ", ".join(sorted(set(map(str, s)))[:6])))
+        bytes_a_to_b=("ab", "sum"), bytes_b_to_a=("ba", "sum"), packets=("pk", "sum"), flows=("pk", "size"))
     g["bytes"] = g["bytes_a_to_b"] + g["bytes_b_to_a"]
-    g = g.reset_index()[cols]
+    g = g.reset_index()
     for c in ("bytes", "bytes_a_to_b", "bytes_b_to_a", "packets", "flows"):
         g[c] = g[c].round().astype("int64")
     g = g.sort_values(["bytes", "host_a", "host_b"], ascending=[False, True, True], kind="mergesort")
     g = g.reset_index(drop=True)
-    return g.head(n) if n else g
+    if n:
+        g = g.head(n)
+    keep = g.head(min(len(g), max(n or 0, services_for)))[["host_a", "host_b"]]
+    sv = d[["host_a", "host_b", "svc"]].drop_duplicates().merge(keep, on=["host_a", "host_b"])
+    sv = sv.sort_values(["host_a", "host_b", "svc"], kind="mergesort")
+    joined = sv.groupby(["host_a", "host_b"], sort=False)["svc"].agg(lambda x: ", ".join(list(x)[:6]))
+    idx = pd.MultiIndex.from_frame(g[["host_a", "host_b"]])
+    g["services"] = joined.reindex(idx).fillna("").to_numpy()
+    return g[cols]
 
 
 def host_matrix(flows: pd.DataFrame, n: int = 20) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from dissect.reports import aggregate as agg
@@ -40,7 +41,7 @@ def by_name(w: pd.DataFrame) -> pd.DataFrame:
     return g[["name", "severity", "count", "flows", "source", "meaning", "first_seen", "last_seen"]]
 
 
-def by_flow(w: pd.DataFrame) -> pd.DataFrame:
+def by_flow(w: pd.DataFrame, limit: int = 100) -> pd.DataFrame:
     uid = col(w, "uid").astype("object")
     w = w[(uid.notna() & (uid.astype(str) != "")).to_numpy()]
     if w.empty:
@@ -51,15 +52,19 @@ def by_flow(w: pd.DataFrame) -> pd.DataFrame:
                       "orig_p": col(w, "orig_p").to_numpy(), "resp_h": col(w, "resp_h").astype("object").to_numpy(),
                       "resp_p": col(w, "resp_p").to_numpy(), "ts": col(w, "ts").to_numpy()})
 
-    def names(s: pd.Series) -> str:
-        vc = s.value_counts()
-        return ", ".join(f"{k} ×{v}" if v > 1 else str(k) for k, v in vc.head(6).items()) + \
-            (f" (+{len(vc) - 6} more)" if len(vc) > 6 else "")
-
     g = d.groupby("uid").agg(orig_h=("orig_h", "first"), orig_p=("orig_p", "first"), resp_h=("resp_h", "first"),
-                             resp_p=("resp_p", "first"), weirds=("name", "size"), names=("name", names),
+                             resp_p=("resp_p", "first"), weirds=("name", "size"),
                              first_seen=("ts", "min")).reset_index()
-    return g.sort_values(["weirds", "uid"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    g = g.sort_values(["weirds", "uid"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    # the per-flow list of names only for the flows shown (a string join per flow is the slow part)
+    top = g.head(limit)
+    cnt = d[d["uid"].isin(set(top["uid"]))].groupby(["uid", "name"]).size().reset_index(name="n")
+    cnt = cnt.sort_values(["uid", "n", "name"], ascending=[True, False, True], kind="mergesort")
+    cnt["label"] = np.where(cnt["n"] > 1, cnt["name"] + " ×" + cnt["n"].astype(str), cnt["name"])
+    names = cnt.groupby("uid", sort=False)["label"].agg(lambda x: ", ".join(list(x)[:6]) +
+                                                        (f" (+{len(x) - 6} more)" if len(x) > 6 else ""))
+    g["names"] = g["uid"].map(names).fillna("")
+    return g[["uid", "orig_h", "orig_p", "resp_h", "resp_p", "weirds", "names", "first_seen"]]
 
 
 def build(ctx: ReportContext, sec: SectionOut) -> bool:

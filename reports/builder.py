@@ -238,6 +238,9 @@ def render_report(analysis: Any, *, show_secrets: bool = False, title: str | Non
         if shown:
             outs.append(sec)
 
+    from dissect.reports import aggregate as _agg
+
+    _agg._HOST_FRAME_CACHE.clear()
     nav = "".join(f'<a href="#sec-{esc(s.key)}">{esc(s.title)}</a>' for s in outs)
     body = []
     charts = tables = 0

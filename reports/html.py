@@ -189,9 +189,11 @@ class Chart(Block):
         import plotly.io as pio
 
         fig = self.fig
+        lines = wrap_words(self.subtitle, 100 if self.wide else 85) if self.subtitle else []
+        sub = "".join(f"<br><sup>{esc(x)}</sup>" for x in lines)
         fig.update_layout(
-            title={"text": esc(self.title) + (f"<br><sup>{esc(self.subtitle)}</sup>" if self.subtitle else "")},
-            margin={"l": 60, "r": 20, "t": 70 if self.subtitle else 50, "b": 60},
+            title={"text": esc(self.title) + sub},
+            margin={"l": 60, "r": 20, "t": 50 + 16 * len(lines), "b": 60},
             template="plotly_white", font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, "
                                                      "'Helvetica Neue', Arial, sans-serif", "size": 12},
         )
@@ -201,6 +203,21 @@ class Chart(Block):
                 f'data-title="{esc(self.title)}"></div>'
                 f'<script type="application/json" class="figdata" data-target="{esc(self.chart_id)}">'
                 f'{safe_json(spec)}</script></div>')
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """Split ``text`` into lines of at most ``width`` characters at spaces."""
+    out: list[str] = []
+    cur = ""
+    for w in str(text).split():
+        if cur and len(cur) + 1 + len(w) > width:
+            out.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    if cur:
+        out.append(cur)
+    return out
 
 
 def escape_labels(values: Iterable[Any]) -> list[str]:

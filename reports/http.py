@@ -15,9 +15,12 @@ TOP = 15
 
 
 def status_class(codes: pd.Series) -> pd.Series:
-    c = pd.to_numeric(codes, errors="coerce")
-    cls = (c // 100).map(lambda x: f"{int(x)}xx" if x == x and 1 <= x <= 5 else None)
-    return cls.where(c.notna(), "no response").fillna("other")
+    """1xx..5xx, "no response" (no status) or "other" for each status code."""
+    c = agg.to_float(codes)
+    k = np.floor(c / 100.0)
+    out = np.where(np.isnan(c), "no response",
+                   np.where((k >= 1) & (k <= 5), np.char.add(np.nan_to_num(k).astype(int).astype(str), "xx"), "other"))
+    return pd.Series(out, index=codes.index, dtype="object")
 
 
 def _bytes(tx: pd.DataFrame) -> pd.Series:

@@ -106,24 +106,47 @@ def _reason(row: pd.Series) -> tuple[object, object, object, str]:
     return "", None, None, ""
 
 
-def failed_table(v: pd.DataFrame) -> Table | None:
-    failed = v[v["result"] != "accepted"]
-    if failed.empty:
+def failed_table(v: pd.DataFrame, tx: pd.DataFrame | None = None, ss: pd.DataFrame | None = None) -> Table | None:
+    """Every recipient not accepted, plus failed transactions that have no recipient row (e.g. MAIL refused)."""
+    rows = []
+    failed = v[v["result"] != "accepted"] if agg.has_rows(v) else pd.DataFrame()
+    for _, r in failed.iterrows():
+        stage, code, status, text = _reason(r)
+        rows.append({"time": r["ts"], "server": r["server"], "from": r["mail_from"], "recipient": r["recipient"],
+                     "result": r["result"], "stage": stage, "code": code, "status": status,
+                     "meaning": explain_enhanced(status), "reason": text, "subject": r["subject"]})
+    if agg.has_rows(tx) and "outcome" in tx.columns:
+        seen = set()
+        if agg.has_rows(v):
+            seen = set(zip(v["uid"].astype(str), pd.to_numeric(v["trans_depth"], errors="coerce").fillna(-1).astype(int)))
+        servers = {}
+        if agg.has_rows(ss) and "uid" in ss.columns:
+            servers = dict(zip(ss["uid"].astype(str), _str(col(ss, "server"))))
+        bad = tx[_str(tx["outcome"]).isin(["rejected", "tempfail"]).to_numpy()]
+        for _, t in bad.iterrows():
+            key = (str(t.get("uid")), int(t["trans_depth"]) if pd.notna(t.get("trans_depth")) else -1)
+            if key in seen:
+                continue
+            last = t.get("last_reply")
+            code = t.get("data_reply_code")
+            text = t.get("data_reply_text")
+            status = t.get("enhanced_status")
+            stage = "end of data" if pd.notna(code) else "MAIL FROM / RCPT TO"
+            if pd.isna(code) and isinstance(last, str) and last[:3].isdigit():
+                code, text = int(last[:3]), last[3:].strip()
+            rows.append({"time": t.get("ts"), "server": servers.get(str(t.get("uid")), "(unknown server)"),
+                         "from": t.get("mail_from"), "recipient": "(no recipient accepted)",
+                         "result": t["outcome"], "stage": stage, "code": code, "status": status,
+                         "meaning": explain_enhanced(status), "reason": text, "subject": t.get("subject")})
+    if not rows:
         return None
+    out = pd.DataFrame(rows)
     order = {k: i for i, k in enumerate(["rejected", "tempfail", "unanswered", "aborted", "incomplete"])}
-    failed = failed.assign(_o=failed["result"].map(order).fillna(9)).sort_values(["_o", "ts"], kind="mergesort")
-    reasons = [_reason(r) for _, r in failed.head(500).iterrows()]
-    out = pd.DataFrame({
-        "time": failed["ts"].head(500).to_numpy(), "server": failed["server"].head(500).to_numpy(),
-        "from": failed["mail_from"].head(500).to_numpy(), "recipient": failed["recipient"].head(500).to_numpy(),
-        "result": failed["result"].head(500).to_numpy(),
-        "stage": [r[0] for r in reasons], "code": [r[1] for r in reasons], "status": [r[2] for r in reasons],
-        "meaning": [explain_enhanced(r[2]) for r in reasons], "reason": [r[3] for r in reasons],
-        "subject": failed["subject"].head(500).to_numpy(),
-    })
-    return Table("Failed deliveries (with the server's reason)", out, total=len(failed), wide=True,
-                 note="every recipient whose message was not accepted: rejected (5xx), tempfail (4xx), "
-                      "unanswered, aborted or incomplete; failures first")
+    out = out.assign(_o=out["result"].map(order).fillna(9)).sort_values(["_o", "time"], kind="mergesort")
+    out = out.drop(columns="_o").reset_index(drop=True)
+    return Table("Failed deliveries (with the server's reason)", out.head(500), total=len(out), wide=True,
+                 note="every recipient whose message was not accepted (rejected = 5xx, tempfail = 4xx, unanswered, "
+                      "aborted, incomplete) and refused transactions without recipients; failures first")
 
 
 def outcome_counts(v: pd.DataFrame, by: str, top: int = TOP) -> pd.DataFrame:
@@ -163,16 +186,17 @@ def sender_recipient_tables(ctx: ReportContext, tx: pd.DataFrame, v: pd.DataFram
         d = pd.DataFrame({"sender": mf.fillna("(none)"), "outcome": _str(col(tx, "outcome")).fillna(""),
                           "rcpts": pd.to_numeric(col(tx, "rcpt_count", 0), errors="coerce").fillna(0),
                           "size": pd.to_numeric(col(tx, "size"), errors="coerce")})
-        g = d.groupby("sender").agg(messages=("outcome", "size"),
-                                    accepted=("outcome", lambda s: int((s == "accepted").sum())),
+        d["ok"] = (d["outcome"] == "accepted").astype("int64")
+        g = d.groupby("sender").agg(messages=("outcome", "size"), accepted=("ok", "sum"),
                                     recipients=("rcpts", "sum"), bytes=("size", "sum"))
         g = g.sort_values(["messages", "bytes"], ascending=False, kind="mergesort").reset_index()
         g["recipients"] = g["recipients"].astype("int64")
         out.append(Table("Top senders (MAIL FROM)", g.head(TOP), total=len(g), byte_cols=("bytes",)))
     if agg.has_rows(v):
-        g = v.groupby("recipient").agg(rcpt_commands=("result", "size"),
-                                       accepted=("result", lambda s: int((s == "accepted").sum())),
-                                       failed=("result", lambda s: int((s != "accepted").sum())))
+        d = pd.DataFrame({"recipient": v["recipient"].fillna("(none)").to_numpy(),
+                          "ok": (v["result"] == "accepted").astype("int64").to_numpy()})
+        d["bad"] = 1 - d["ok"]
+        g = d.groupby("recipient").agg(rcpt_commands=("ok", "size"), accepted=("ok", "sum"), failed=("bad", "sum"))
         g = g.sort_values(["rcpt_commands", "failed"], ascending=False, kind="mergesort").reset_index()
         out.append(Table("Top recipients (RCPT TO)", g.head(TOP), total=len(g)))
     return out
@@ -291,7 +315,7 @@ def build(ctx: ReportContext, sec: SectionOut) -> bool:
         sec.fail("recipients", e)
     if agg.has_rows(v):
         sec.run("delivery outcomes", lambda: outcome_blocks(ctx, v))
-        sec.run("failed deliveries", lambda: failed_table(v))
+        sec.run("failed deliveries", lambda: failed_table(v, tx, ss))
     elif agg.has_rows(tx):
         def tx_outcomes():
             ss_ = ss if agg.has_rows(ss) else None
@@ -304,6 +328,7 @@ def build(ctx: ReportContext, sec: SectionOut) -> bool:
                                       "server")
             return ctx.chart(fig, "Transaction outcomes by server", "no per-recipient rows: one count per message")
         sec.run("transaction outcomes", tx_outcomes)
+        sec.run("failed deliveries", lambda: failed_table(pd.DataFrame(), tx, ss))
     if agg.has_rows(tx):
         sec.run("transactions over time", lambda: transactions_over_time(ctx, tx))
     sec.run("senders and recipients", lambda: sender_recipient_tables(ctx, tx, v))

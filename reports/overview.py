@@ -42,10 +42,26 @@ def _captures_frame(analysis: Any) -> pd.DataFrame:
                 df[c] = pd.to_datetime(pd.to_numeric(df[c], errors="coerce"), unit="s", utc=True)
             except (TypeError, ValueError):
                 pass
+    if "linktypes" in df.columns:
+        df["linktypes"] = df["linktypes"].map(lambda v: ", ".join(link_name(x) for x in v)
+                                              if isinstance(v, (list, tuple, set)) else link_name(v))
     order = [c for c in ("file", "format", "compressed", "linktypes", "packets", "bytes", "first_ts", "last_ts",
-                         "truncated") if c in df.columns]
-    rest = [c for c in df.columns if c not in order and c != "path"]
-    return df[order + rest]
+                         "duration", "truncated", "error") if c in df.columns]
+    return df[order]
+
+
+#: pcap LINKTYPE_ values -> names (the common ones)
+LINKTYPES = {0: "BSD loopback", 1: "Ethernet", 101: "raw IP", 105: "802.11", 108: "OpenBSD loopback",
+             113: "Linux cooked (SLL)", 127: "802.11 radiotap", 228: "raw IPv4", 229: "raw IPv6",
+             276: "Linux cooked v2 (SLL2)", 12: "raw IP", 14: "raw IP"}
+
+
+def link_name(v: Any) -> str:
+    try:
+        n = int(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return f"{LINKTYPES[n]} ({n})" if n in LINKTYPES else f"link type {n}"
 
 
 def _ts_value(v: Any) -> pd.Timestamp | None:
@@ -84,7 +100,10 @@ def key_figures(ctx: ReportContext) -> Stats:
         links = sorted({str(x) for v in caps["linktypes"] for x in (v if isinstance(v, (list, tuple, set)) else [v])
                         if x is not None})
     if isinstance(links, dict):
-        links = [f"{k} ({v})" for k, v in links.items()]
+        links = [f"{link_name(k)}: {int(v):,} packets" if isinstance(v, (int, np.integer)) else link_name(k)
+                 for k, v in links.items()]
+    elif links:
+        links = [link_name(x) for x in links]
     items: list[tuple[str, Any]] = [("capture files", str(len(caps)) if len(caps) else "?")]
     items.append(("packets", f"{int(packets):,}" if packets is not None else "?"))
     items.append(("bytes", fmt_bytes(nbytes) if nbytes is not None else "?"))
@@ -134,7 +153,7 @@ def mix_blocks(ctx: ReportContext, flows: pd.DataFrame) -> list:
         return []
     lab = [f"{s} ({p})" if p and p != s else s for s, p in zip(mix["service"], mix["proto"])]
     top = mix.head(15)
-    fig = charts.hbar(lab[:15], top["bytes"], "bytes (IP, both directions)", "service (transport)")
+    fig = charts.hbar(lab[:15], top["bytes"], "bytes (frames, both directions)", "service (transport)")
     tbl = Table("Protocol mix", mix.rename(columns={"share": "share of bytes (%)"}), byte_cols=("bytes",))
     return [ctx.chart(fig, "Protocol mix by bytes", "services identified by the analyzers; "
                       "unidentified flows by transport protocol"), tbl]

@@ -84,13 +84,20 @@ def community_table(ctx: ReportContext, pdus: pd.DataFrame, findings: pd.DataFra
         vals = sorted(set(s))
         return ", ".join(vals[:6]) + (f" (+{len(vals) - 6})" if len(vals) > 6 else "")
 
+    for r in ("request", "response", "notification"):
+        d[r] = (d["role"] == r).astype("int64")
     g = d.groupby("community").agg(
-        versions=("version", uniq), pdus=("role", "size"), requests=("role", lambda s: int((s == "request").sum())),
-        answered_requests=("answered", "sum"), responses=("role", lambda s: int((s == "response").sum())),
-        notifications=("role", lambda s: int((s == "notification").sum())),
-        agents=("agent", lambda s: len(set(s))), managers=("manager", lambda s: len(set(s))),
-        agent_list=("agent", uniq), first_seen=("ts", "min"), last_seen=("ts", "max"))
+        pdus=("role", "size"), requests=("request", "sum"), answered_requests=("answered", "sum"),
+        responses=("response", "sum"), notifications=("notification", "sum"), agents=("agent", "nunique"),
+        managers=("manager", "nunique"), first_seen=("ts", "min"), last_seen=("ts", "max"))
     g["answered_requests"] = g["answered_requests"].astype("int64")
+    g = g.sort_values("pdus", ascending=False, kind="mergesort")
+    total = len(g)
+    g = g.head(100)
+    # string lists only for the communities shown (a scan can try thousands)
+    shown = d[d["community"].isin(set(g.index))]
+    g["versions"] = shown.groupby("community")["version"].agg(uniq).reindex(g.index)
+    g["agent_list"] = shown.groupby("community")["agent"].agg(uniq).reindex(g.index)
 
     def verdict(r: pd.Series) -> str:
         if r["responses"] > 0 or r["answered_requests"] > 0:
@@ -103,11 +110,11 @@ def community_table(ctx: ReportContext, pdus: pd.DataFrame, findings: pd.DataFra
     if agg.has_rows(findings) and "verdict" in findings.columns and "subject" in findings.columns:
         fv = findings.dropna(subset=["subject"]).drop_duplicates("subject").set_index("subject")["verdict"]
         g["audit_verdict"] = g.index.map(lambda c: fv.get(c))
-    g = g.reset_index().sort_values("pdus", ascending=False, kind="mergesort")
+    g = g.reset_index()
     cols = ["community", "verdict"] + (["audit_verdict"] if "audit_verdict" in g.columns else []) + \
         ["versions", "pdus", "requests", "answered_requests", "responses", "notifications", "agents", "managers",
          "agent_list", "first_seen", "last_seen"]
-    return Table("Communities and their verdicts", g[cols].head(100), total=len(g), wide=True,
+    return Table("Communities and their verdicts", g[cols], total=total, wide=True,
                  note="verdict from the traffic: a response with the community means the agent accepted it "
                       "(communities masked unless --show-secrets)")
 
@@ -138,16 +145,19 @@ def hosts_blocks(ctx: ReportContext, pdus: pd.DataFrame) -> list:
     a = pd.DataFrame({"host": ep["agent"].astype(str), "peer": ep["manager"].astype(str), "ver": ver})
     m = pd.DataFrame({"host": ep["manager"].astype(str), "peer": ep["agent"].astype(str), "ver": ver})
 
-    def summary(d: pd.DataFrame, peer_name: str) -> pd.DataFrame:
-        g = d.groupby("host").agg(pdus=("peer", "size"), peers=("peer", lambda s: len(set(s))),
-                                  versions=("ver", lambda s: ", ".join(sorted(set(s)))))
-        return g.rename(columns={"peers": peer_name}).reset_index().sort_values("pdus", ascending=False,
-                                                                                kind="mergesort")
+    def summary(d: pd.DataFrame, peer_name: str) -> tuple[pd.DataFrame, int]:
+        g = d.groupby("host").agg(pdus=("peer", "size"), peers=("peer", "nunique"))
+        g = g.rename(columns={"peers": peer_name}).sort_values("pdus", ascending=False, kind="mergesort")
+        total = len(g)
+        g = g.head(50)
+        shown = d[d["host"].isin(set(g.index))]
+        g["versions"] = shown.groupby("host")["ver"].agg(lambda s: ", ".join(sorted(set(s)))).reindex(g.index)
+        return g.reset_index(), total
 
-    ag = summary(a, "managers")
-    mg = summary(m, "agents")
-    out = [Table("Agents (answer requests, send traps)", ag.head(50), total=len(ag)),
-           Table("Managers (send requests, receive traps)", mg.head(50), total=len(mg))]
+    ag, na = summary(a, "managers")
+    mg, nm = summary(m, "agents")
+    out = [Table("Agents (answer requests, send traps)", ag, total=na),
+           Table("Managers (send requests, receive traps)", mg, total=nm)]
     return out
 
 
