@@ -72,9 +72,15 @@ def test_crack_identifies_md5_vs_sha1_and_sha256():
 
 def test_crack_uses_one_1mib_hash_per_word_and_hash():
     cache = usm.KeyCache()
-    crack(_hc_samples(), [b"aaaaaaaa", b"bbbbbbbb", b"hashcat1"], cache)
-    # 3 words x (md5 + sha1 for the 12-octet tag, sha256 for the 24-octet tag)
+    t = crack(_hc_samples(), [b"aaaaaaaa", b"bbbbbbbb", b"cccccccc", b"hashcat1", b"dddddddd"], cache)
+    # 3 words x (md5 + sha1 for the 12-octet tag, sha256 for the 24-octet tag); "hashcat1" is in
+    # the built-in list, whose Ku are precomputed; nothing is tried once every user is found
     assert cache.ku_computed == 9
+    assert {x.found for x in t} == {b"hashcat1"}
+    # a known protocol (verified by the supplied keys) restricts the trial to its hash
+    cache = usm.KeyCache()
+    crack(_hc_samples()[:1], [b"aaaaaaaa"], cache, known={(b"matrix_MD5", HC_ENGINE): "md5"})
+    assert cache.ku_computed == 1
 
 
 def test_builtin_wordlist():
@@ -356,3 +362,15 @@ def test_real_hashcat_cracks_the_export(audit_run, tmp_path):
     if "No OpenCL" in r.stdout + r.stderr or "No devices found" in r.stdout + r.stderr:
         pytest.skip("hashcat has no OpenCL device here")
     assert out.read_text().strip().endswith(":password1"), r.stdout + r.stderr
+
+
+def test_precomputed_ku_table_is_current():
+    """wordlist_ku.txt must cover exactly the built-in words (rebuild: python -m dissect.snmp.audit
+    --rebuild-ku); a sample of its entries is recomputed."""
+    table = audit.builtin_ku_table()
+    words = set(audit.builtin_wordlist())
+    assert {w for (w, _h) in table} == words
+    assert len(table) == 6 * len(words)
+    for w in (b"public", b"authpass", sorted(words)[7], sorted(words)[-3]):
+        for h in ("md5", "sha1", "sha512"):
+            assert table[(w, h)] == usm.password_to_key(w, h), (w, h)
