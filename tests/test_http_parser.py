@@ -410,3 +410,31 @@ def test_long_chunked_body_with_small_chunks_is_linear():
         assert t.request_body_len == 5 * n
         return an.sides[0].scanned
     assert scanned(40000) / scanned(10000) < 4.5
+
+
+# -- range stitching -------------------------------------------------------------------------------------
+
+def test_range_stitching_across_responses_and_byteranges():
+    from dissect.http.ranges import HttpRangeObject, RangeStore
+
+    obj = bytes(range(256)) * 4                              # 1024 bytes
+    parts = [(0, 99), (500, 1023), (100, 499)]
+    mp = b"".join(b"--SEP\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes %d-%d/1024\r\n\r\n"
+                  % (a, b) + obj[a:b + 1] + b"\r\n" for a, b in parts[1:]) + b"--SEP--\r\n"
+    resp_bytes = (b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-99/1024\r\nContent-Length: 100\r\n\r\n"
+                  + obj[:100] +
+                  b"HTTP/1.1 206 Partial Content\r\nContent-Type: multipart/byteranges; boundary=SEP\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(mp) + mp)
+    req_bytes = b"GET /o.bin HTTP/1.1\r\nHost: h\r\nRange: bytes=0-99\r\n\r\nGET /o.bin HTTP/1.1\r\nHost: h\r\n\r\n"
+    for step in (1, 3, 17, 4096):
+        store = RangeStore(Options())
+        sink: list = []
+        an = HttpAnalyzer(FlowContext.for_test(sink, options=Options(strict=True), shared=store))
+        an.feed(ORIG, req_bytes, 1.0)
+        for i in range(0, len(resp_bytes), step):
+            an.feed(RESP, resp_bytes[i:i + step], 2.0)
+        an.close(3.0)
+        (o,) = store.finalize()
+        assert isinstance(o, HttpRangeObject)
+        assert (o.total_size, o.covered_bytes, o.parts, o.complete) == (1024, 1024, 3, True), step
+        assert o.sha256 == sha(obj)

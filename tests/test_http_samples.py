@@ -184,3 +184,11 @@ def test_extraction_of_objects(tmp_path):
     for name in ("/index.html", "/style.css", "/data.bin", "/notes.txt"):
         assert MANIFEST["files"][name]["sha256"] in hashes, name
     assert any(n.endswith("style.css") for n in files), sorted(files)
+
+
+def test_range_pieces_are_stitched():
+    # 1000-1999, then 0-99 and 5000-5099 as multipart/byteranges: 1200 bytes of 65536 covered, in 3 pieces
+    a, _ = _txns("http-range.pcap")
+    (obj,) = a.records["http_range_objects"]
+    assert (obj.uri, obj.total_size, obj.covered_bytes, obj.parts) == ("/data.bin", 65536, 1200, 3)
+    assert not obj.complete and obj.sha256 is None and obj.filename == "data.bin"

@@ -11,8 +11,9 @@ import re
 from dissect.analyzer import ORIG, Protocol
 from dissect.http.records import HttpBody, HttpHeader, HttpTransaction
 from dissect.http.parser import HttpAnalyzer
+from dissect.http.ranges import HttpRangeObject, finalize, make_shared
 
-__all__ = ["PROTOCOL", "HttpAnalyzer", "HttpTransaction", "HttpHeader", "HttpBody", "probe"]
+__all__ = ["PROTOCOL", "HttpAnalyzer", "HttpTransaction", "HttpHeader", "HttpBody", "HttpRangeObject", "probe"]
 
 _STATUS_LINE = re.compile(rb"HTTP/\d\.\d(?: \d{0,3}|$)")
 _KNOWN = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ", b"TRACE ",
@@ -60,5 +61,7 @@ PROTOCOL = Protocol(
     factory=HttpAnalyzer,
     tcp_ports=frozenset({80, 81, 591, 3128, 8000, 8008, 8080, 8081, 8088, 8888, 8118, 3132, 591}),
     probe=probe,
-    record_types=(HttpTransaction, HttpHeader, HttpBody),
+    record_types=(HttpTransaction, HttpHeader, HttpBody, HttpRangeObject),
+    make_shared=make_shared,
+    finalize=finalize,
 )

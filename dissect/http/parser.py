@@ -27,6 +27,7 @@ from typing import Any
 from dissect.analyzer import ORIG, RESP, Analyzer, FlowContext
 from dissect.http import records as R
 from dissect.http.codings import KNOWN_CODINGS, DecoderChain, parse_codings
+from dissect.http.ranges import ByteRangesParser, RangeStore, RangeWriter, parse_content_range
 
 __all__ = ["HttpAnalyzer"]
 
@@ -41,6 +42,7 @@ _LAX_VERSION = re.compile(rb"HTTP/\d{0,3}\.?\d{0,3}")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _FILENAME = re.compile(r"""filename\*?\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]+))""", re.I)
 _H2_PREFACE = b"PRI * HTTP/2.0"
+_BOUNDARY = re.compile(r'boundary\s*=\s*"?([^";]{1,200})"?', re.I)
 _MAX_RANGES = 64
 
 
@@ -77,7 +79,7 @@ class _Body:
     """Counts, content-decodes, hashes and (when needed) keeps one message body."""
 
     __slots__ = ("an", "len", "sha", "decoded", "chain", "gapped", "spool", "kept", "keep_max", "mime",
-                 "ranges", "rtail", "reported", "small")
+                 "ranges", "rtail", "reported", "small", "stitch")
 
     def __init__(self, an: "HttpAnalyzer", codings: list[str], keep: bool, mime: Any, ranges: bool):
         caps = an.caps
@@ -97,6 +99,7 @@ class _Body:
         self.ranges: list[str] | None = [] if ranges else None
         self.rtail = b""
         self.small = bytearray() if an.body_bytes > 0 else None
+        self.stitch = None   # range stitching writer (206 bodies), see dissect.http.ranges
 
     def feed(self, data: bytes) -> None:
         self.len += len(data)
@@ -131,6 +134,8 @@ class _Body:
                 self.small += piece
         if self.ranges is not None:
             self._scan_ranges(piece)
+        if self.stitch is not None:
+            self.stitch.feed(piece)
 
     def _scan_ranges(self, piece: bytes) -> None:
         buf = self.rtail + piece
@@ -827,6 +832,8 @@ class HttpAnalyzer(Analyzer):
             mime = self._mime(t, head, is_req, ts)
         keep = self.ctx.extractor is not None and mime is None
         body = _Body(self, codings, keep, mime, ranges=(not is_req and base == "multipart/byteranges"))
+        if not is_req and head.code == 206 and not codings and isinstance(self.ctx.shared, RangeStore):
+            body.stitch = self._stitcher(t, head, base, ts)
         if is_req:
             t.req_body = body
             t.mime_req = mime
@@ -835,6 +842,37 @@ class HttpAnalyzer(Analyzer):
             t.mime_resp = mime
         side.body = body
         return body
+
+    def _stitcher(self, t: _Txn, head: _Head, base: str, ts: float) -> Any:
+        """A writer that puts this 206 body (or its byteranges parts) into the run's range store."""
+        store: RangeStore = self.ctx.shared
+        req = t.req
+        if req is None or not req.uri:
+            return None
+        if self.ctx.extractor is not None and store.extractor is None:
+            store.extractor = self.ctx.extractor
+        host, uri, uid = req.get("host"), req.uri, self.ctx.uid
+        fname = self._filename(t, head)
+        ctype = head.get("content-type")
+
+        def get(total: int):
+            obj = store.get(host, uri, total, uid, ts)
+            if obj is not None:
+                obj.filename = obj.filename or fname
+                if base != "multipart/byteranges":
+                    obj.ctype = obj.ctype or ctype
+            return obj
+
+        if base == "multipart/byteranges":
+            m = _BOUNDARY.search(ctype or "")
+            if not m:
+                return None
+            return ByteRangesParser(m.group(1).encode("latin-1", "replace"), get)
+        cr = parse_content_range(head.get("content-range"))
+        if cr is None:
+            return None
+        obj = get(cr[2])
+        return RangeWriter(obj, cr[0], cr[1]) if obj is not None else None
 
     def _mime(self, t: _Txn, head: _Head, is_req: bool, ts: float) -> Any:
         try:
