@@ -143,7 +143,7 @@ def follow(
     options = make_cli_options(decode_as, cap, protocols=())
     check_paths(captures)
     mode = "raw" if raw else "hex" if hexdump else "text"
-    writer = FollowWriter(mode, dirs, out_bin=click.get_binary_stream("stdout") if raw else None)
+    writer = FollowWriter(mode, dirs, out_bin=sys.stdout.buffer if raw else None)
     try:
         a = analyze(captures, options=options, progress=False, follow={uid: writer.analyzer})
     except CaptureError as e:

@@ -39,11 +39,16 @@ def corpus():
 
 
 class CliResult:
-    def __init__(self, stdout: str, stderr: str, exit_code: int, stdout_bytes: bytes):
+    """stdout, stderr, output (both), exit_code, stdout_bytes, exception (the UserError or click
+    error that ended the command, else None)."""
+
+    def __init__(self, stdout: str, stderr: str, exit_code: int, stdout_bytes: bytes, exception=None):
         self.stdout = stdout
         self.stderr = stderr
+        self.output = stdout + stderr
         self.exit_code = exit_code
         self.stdout_bytes = stdout_bytes
+        self.exception = exception
 
     def __repr__(self):
         return f"<CliResult exit={self.exit_code} stderr={self.stderr[-300:]!r}>"
@@ -51,32 +56,43 @@ class CliResult:
 
 @pytest.fixture
 def run_cli():
-    """run_cli(*args, input=None) -> CliResult(stdout, stderr, exit_code, stdout_bytes).
+    """run_cli(*args, input=None) -> CliResult.
 
-    Runs `dissect ARGS` the way the console script does (``run_app``: user errors become one
+    Runs `dissect ARGS` the way the console script does (``run_app``: a user error becomes one
     line on stderr and an exit code) inside typer's CliRunner isolation. An unexpected exception
     propagates, so a traceback fails the test.
     """
     import sys
 
+    import click
     from typer.testing import CliRunner
 
-    from dissect.cli.common import run_app
+    from dissect.cli import common
     from dissect.cli.main import app
 
     runner = CliRunner()
 
     def run(*args, input=None, env=None):
+        exc = None
         with runner.isolation(input=input, env=env) as streams:
             old = sys.argv
             sys.argv = ["dissect", *[str(a) for a in args]]
+
+            def catching(*a, **k):
+                nonlocal exc
+                try:
+                    return app(*a, **k)
+                except (common.UserError, click.exceptions.ClickException) as e:
+                    exc = e
+                    raise
+
             try:
-                code = run_app(app)
+                code = common.run_app(catching)
             except SystemExit as e:  # pragma: no cover - run_app handles typer's exits
                 code = int(e.code or 0)
             finally:
                 sys.argv = old
             out, err = streams[0].getvalue(), streams[1].getvalue()
-        return CliResult(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), code, out)
+        return CliResult(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), code, out, exc)
 
     return run
