@@ -65,6 +65,7 @@ _KNOWN = frozenset((
 _OTHER = frozenset((b"VRFY", b"EXPN", b"NOOP", b"HELP", b"TURN", b"ETRN", b"ATRN", b"XCLIENT",
                     b"XFORWARD", b"SEND", b"SOML", b"SAML", b"VERB", b"ONEX"))
 _ENH = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
+_PATH_END = re.compile(r">(?=\s|$)")
 _MAX_OTHER = 100
 _MAX_REPLY_LINES = 256
 _MAX_RCPT_ROWS = 100_000
@@ -100,7 +101,10 @@ def _path_and_params(arg: str, prefix: str) -> tuple[str | None, tuple[str, ...]
         a = a[i + 1:]
     a = a.lstrip()
     if a.startswith("<"):
-        j = a.find(">")
+        # the closing '>' is the one followed by a space or the end (a '>' inside the path, hostile
+        # or quoted, does not end it)
+        m = _PATH_END.search(a, 1)
+        j = m.start() if m else a.find(">")
         if j < 0:
             return a[1:].strip(), ()
         path, rest = a[1:j], a[j + 1:]
