@@ -378,9 +378,8 @@ class PacketDecoder:
             if off + ihl > n:
                 return self._cut(ts, "IPv4 options")
         if frag & 0x3FFF:
-            if trunc:
-                return self._bad(ts, "bad_ip_header", "truncated IPv4 fragment cannot be reassembled", "ip",
-                                 src, dst)
+            if trunc:           # cut by the snap length (counted and reported once in decode())
+                return self._cut(ts, "IPv4 fragment")
             r = self.defrag.add(ts, (4, src, dst, proto, ident), (frag & 0x1FFF) << 3, frag & 0x2000,
                                 data[off + ihl:end], 65535 - ihl)
             if r is None:
@@ -468,8 +467,7 @@ class PacketDecoder:
                     nxt = fnxt
                     continue
                 if trunc:
-                    return self._bad(ts, "bad_ip_header", "truncated IPv6 fragment cannot be reassembled",
-                                     "ip", src, dst)
+                    return self._cut(ts, "IPv6 fragment")
                 unfrag = ip_len - (end - o) if ip_len > (end - o) else 40
                 r = self.defrag.add(ts, (6, src, dst, ident), foff, more, data[o:end],
                                     65535 - (unfrag - 40), fnxt)

@@ -335,3 +335,17 @@ def test_no_stray_output(capsys):
     one(eth(ipv4(tcp(), version=5)))
     assert capsys.readouterr() == ("", "")
     assert sys.exc_info() == (None, None, None)
+
+
+def test_ipv4_options():
+    opts = b"\x07\x07\x04" + b"\0" * 4 + b"\x01"          # record route (7 bytes) + NOP -> 8 bytes
+    pkt = eth(ipv4(tcp(2000, 25, payload=b"MAIL FROM:<a@b>\r\n"), ihl=7, options=opts))
+    p, d, w = one(pkt)
+    assert (p.sport, p.dport, p.payload, p.ip_len) == (2000, 25, b"MAIL FROM:<a@b>\r\n", 28 + 20 + 17) and w == []
+
+
+def test_truncated_fragment_is_counted_not_malformed():
+    frag = eth(ipv4(udp(1, 2, b"a" * 1000)[:800], proto=17, frag=0x2000))
+    p, d, w = one(frag[:200], wire_len=len(frag))
+    assert p is None and d.truncated == 1 and d.undecodable == 1 and d.malformed == 0
+    assert [x.name for x in w] == ["truncated_packet"] and d.defrag.pending == 0
