@@ -96,10 +96,16 @@ class QuotedPrintable:
 
     def feed(self, data: bytes) -> bytes:
         s = self.carry + data
-        i = s.rfind(b"=", max(0, len(s) - 3))
+        i = s.find(b"=", max(0, len(s) - 3))
         if i >= 0:
-            self.carry = s[i:]
-            s = s[:i]
+            # a2b_qp reads "==" as one literal "=": never split a run of "=" inside a pair.
+            # The run's start k is pair-aligned (every earlier split was), so cut at an even
+            # distance from k, at most 64 bytes before the tail.
+            k = len(s[:i].rstrip(b"="))
+            j = max(k, i - 64)
+            j += (j - k) % 2
+            self.carry = s[j:]
+            s = s[:j]
         else:
             self.carry = b""
         return binascii.a2b_qp(s) if s else b""
