@@ -774,8 +774,9 @@ class HttpAnalyzer(Analyzer):
             if real and real[-1] == "chunked":
                 return "chunked", 0
             if real:  # ("identity" alone falls through to Content-Length)
-                self.weird(R.W_BAD_TE, ts, ", ".join(te))
-                t.tag("smuggling")
+                if head.code is None:  # a request: must end in chunked (RFC 9112 6.3 rule 3)
+                    self.weird(R.W_BAD_TE, ts, ", ".join(te))
+                    t.tag("smuggling")
                 return "bad_te", 0
         if cl:
             vals = set()

@@ -113,5 +113,4 @@ W_TRUNCATED = declare("http_body_truncated", "The connection ended before the en
 W_GAP = declare("http_content_gap", "Bytes missing inside an HTTP stream; affected transactions are incomplete and parsing resynchronised", "info")
 W_RESYNC_SKIP = declare("http_resync_skipped", "Bytes skipped while looking for the next request/status line", "info")
 W_H2 = declare("http2_preface", "HTTP/2 prior-knowledge connection preface; the flow is not dissected further", "info")
-W_DATA_AFTER = declare("http_data_after_close", "Data after a Connection: close response or in a tunnel/upgraded connection (not parsed)", "info")
 W_MULTI_HOST = declare("http_multiple_host", "Several Host headers in a request", "warning")
