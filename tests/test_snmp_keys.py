@@ -171,3 +171,29 @@ def test_engine_specific_entry_preferred(tmp_path):
     assert [c.auth_password for c in cands] == [b"maplesyrup", b"generic-pass"]
     assert [c.auth_password for c in ks._candidates(b"u", b"other-engine")] == [b"generic-pass"]
     assert ks.auth_kul(cands[0], eng, "md5") == usm.localized_key(b"maplesyrup", eng, "md5")
+
+
+# ---------------------------------------------------------------- hostile keys files
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_FRAGMENTS = st.sampled_from([
+    "[[user]]\n", 'name = "u"\n', 'auth_protocol = "SHA"\n', 'auth_password = "x"\n', 'priv_protocol = "AES"\n',
+    'priv_key = "0011"\n', 'engine_id = "80001f8804"\n', '"","u","MD5","pw","DES","pp"\n', ",,,,,\n", '"\n',
+    "\\x41", "[user]\n", "= =\n", "#c\n", '"a\\x22b"', "\x00", "\u202e", "zz,\"u\"\n",
+])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.one_of(_FRAGMENTS, st.text(max_size=20)), max_size=12))
+def test_keys_file_parsers_only_raise_keysfileerror(tmp_path, parts):
+    p = tmp_path / "fuzz.keys"
+    p.write_bytes("".join(parts).encode("utf-8", "surrogatepass"))
+    os.chmod(p, 0o600)
+    try:
+        ks = KeyStore.from_file(p)
+    except KeysFileError as e:
+        assert str(e).startswith(f"{p}:") and "\n" not in str(e)
+        return
+    for e in ks.entries:
+        assert isinstance(e.name, bytes) and (e.has_auth or e.has_priv)

@@ -303,3 +303,22 @@ def test_random_inputs_never_raise():
         blob = rnd[i:i + 200]
         ks.authenticate(b"u", blob[:12], blob, i % 250, (i % 5) * 12)
         ks.decrypt(b"u", blob[:12], i, i * 3, blob[:8 + i % 3], blob[8:8 + i % 120], is_scoped_pdu)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(msg=st.binary(max_size=300), off=st.integers(-5, 320), n=st.sampled_from([0, 11, 12, 16, 24, 32, 48, 60]),
+       engine=st.binary(max_size=40), salt=st.binary(max_size=12), ct=st.binary(max_size=100),
+       boots=st.integers(-1, 1 << 33), time=st.integers(-1, 1 << 33))
+def test_keystore_never_raises_on_hostile_messages(msg, off, n, engine, salt, ct, boots, time):
+    ks = _FUZZ_STORE
+    st_, proto = ks.authenticate(b"u", engine, msg, off, n)
+    assert st_ in ("ok", "bad")
+    pt, status, used = ks.decrypt(b"u", engine, boots, time, salt, ct, is_scoped_pdu)
+    assert status in ("decrypted", "decrypt_failed") and (pt is None) == (status != "decrypted")
+
+
+_FUZZ_STORE = KeyStore([UserEntry(name=b"u", auth_protocol="md5", auth_password=b"password",
+                                  priv_password=b"password", priv_protocols=("des", "aes128", "aes256c", "3des"))])
