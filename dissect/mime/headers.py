@@ -66,6 +66,14 @@ class HeaderBlock:
         return None
 
 
+def _text(raw: bytes) -> str:
+    """Raw header bytes as text: UTF-8 (RFC 6532) when valid, else Latin-1 (8-bit legacy mail)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def split_header_lines(lines: list[bytes]) -> tuple[list[tuple[str, str]], int]:
     """Unfold header lines (each without its line end) into (lower name, value); returns defects."""
     out: list[list[str]] = []
@@ -75,7 +83,7 @@ def split_header_lines(lines: list[bytes]) -> tuple[list[tuple[str, str]], int]:
             continue
         if line[:1] in (b" ", b"\t"):
             if out:
-                out[-1][1] += " " + line.strip().decode("utf-8", "replace")
+                out[-1][1] += " " + _text(line.strip())
             else:
                 defects += 1
             continue
@@ -83,7 +91,7 @@ def split_header_lines(lines: list[bytes]) -> tuple[list[tuple[str, str]], int]:
         if not sep or not name or name != name.strip() or b" " in name:
             defects += 1
             continue
-        out.append([name.decode("latin-1").lower(), value.strip().decode("utf-8", "replace")])
+        out.append([name.decode("latin-1").lower(), _text(value.strip())])
     return [(n, v) for n, v in out], defects
 
 
@@ -214,10 +222,27 @@ def _try(block: HeaderBlock, fn, default=None):
 
 
 def _clean(s: str | None) -> str | None:
+    """A value for a table: never empty, never a lone surrogate (the stdlib keeps undecodable
+    bytes as surrogates; they would break CSV/Parquet exports)."""
     if s is None:
         return None
     s = str(s)
-    return s if s.strip() else None
+    if not s.strip():
+        return None
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if _ok_se(s) else \
+            s.encode("utf-8", "replace").decode("utf-8")
+    return s
+
+
+def _ok_se(s: str) -> bool:
+    try:
+        s.encode("utf-8", "surrogateescape")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text/plain") -> HeaderBlock:
@@ -302,7 +327,10 @@ def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text
     if msg is not None:
         blk.defects += len(getattr(msg, "defects", ()) or ())
     if blk.filename is not None:
-        blk.filename = decode_rfc2047(str(blk.filename)) or None   # encoded-words left in quoted values
+        blk.filename = _clean(decode_rfc2047(str(blk.filename)))   # encoded-words left in quoted values
+    blk.form_name = _clean(blk.form_name)
+    if blk.charset is not None:
+        blk.charset = _clean(str(blk.charset))
     blk.filename_raw = _raw_param(get_raw("content-disposition"), "filename") or _raw_param(ctype_raw, "name")
 
     if top:
@@ -311,10 +339,10 @@ def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text
             if raw_v is None:
                 return None
             if msg is None or len(raw_v) > STRUCTURED_LIMIT:
-                return decode_rfc2047(raw_v)
+                return _clean(decode_rfc2047(raw_v))
             h = _try(blk, lambda: msg[name])
             if h is None:
-                return decode_rfc2047(raw_v)
+                return _clean(decode_rfc2047(raw_v))
             blk.defects += len(getattr(h, "defects", ()) or ())
             return _clean(_try(blk, lambda: str(h), decode_rfc2047(raw_v)))
 
