@@ -97,7 +97,7 @@ def entries(capture):
     return [e for e in MANIFEST if e["capture"] == capture]
 
 
-@pytest.mark.parametrize("capture", ["snmp-v1v2c.pcap", "snmp-v3.pcap", "snmp-tcp.pcap"])
+@pytest.mark.parametrize("capture", ["snmp-v1v2c.pcap", "snmp-v3.pcap", "snmp-tcp.pcap", "snmp-traps.pcap"])
 def test_varbinds_match_what_the_tools_printed(capture):
     a = run(capture)
     uids = flows_in_order(a)
@@ -118,7 +118,7 @@ def test_varbinds_match_what_the_tools_printed(capture):
         else:
             assert got == want, e["cmd"]
         checked += len(want)
-    assert checked >= {"snmp-v1v2c.pcap": 30, "snmp-v3.pcap": 25, "snmp-tcp.pcap": 12}[capture]
+    assert checked >= {"snmp-v1v2c.pcap": 30, "snmp-v3.pcap": 25, "snmp-tcp.pcap": 12, "snmp-traps.pcap": 0}[capture]
 
 
 def test_v1v2c_requests_communities_and_pairing():
@@ -177,7 +177,7 @@ def test_traps_and_informs():
     vbs: dict[int, list] = {}
     for v in a.records["snmp_varbinds"]:
         vbs.setdefault(v.pdu_index, []).append(v)
-    t1, t2, t3, inf, resp, lost1, lost2 = pdus
+    t1, t2, t3, inf, resp, lost1, lost2, disc, report, inf3, resp3, trap3 = pdus
     assert (t1.pdu_type, t1.version, t1.enterprise, t1.agent_addr, t1.generic_trap, t1.specific_trap) == \
         ("trap", "1", "1.3.6.1.4.1.8072.2.3", "127.0.0.1", "enterpriseSpecific", 17)
     assert t1.trap_oid == "1.3.6.1.4.1.8072.2.3.0.17"
@@ -194,6 +194,19 @@ def test_traps_and_informs():
     assert inf.response_time > 0
     assert lost1.pdu_type == lost2.pdu_type == "inform" and lost1.answered is False and lost2.answered is False
     assert lost1.request_id == lost2.request_id and lost1.dst_p == 16163
+    # v3 inform: the receiver (snmptrapd) is the authoritative engine: discovered, then the keys
+    # are localised with its engine id; the user's protocols are found by trial (keys.toml)
+    assert (disc.is_request, report.report_reason, report.engine_id_value) == (True, "unknownEngineIDs", "pcapdissecttrapd")
+    for r in (inf3, resp3):
+        assert (r.user, r.auth, r.auth_proto, r.privacy, r.priv_proto) == ("informUser", "ok", "sha1", "decrypted", "aes128")
+        assert r.engine_id_value == "pcapdissecttrapd"
+    assert inf3.pdu_type == "inform" and inf3.answered and resp3.request_index == inf3.pdu_index
+    assert [v.value for v in vbs[inf3.pdu_index]] == ["999", "1.3.6.1.6.3.1.1.5.1", "v3-inform"]
+    # v3 trap: the sender is authoritative (engine id given with -e), MD5/DES identified by trial
+    assert (trap3.pdu_type, trap3.user, trap3.auth_proto, trap3.priv_proto, trap3.engine_id) == \
+        ("trapv2", "trapUser", "md5", "des", "8000000001020304")
+    assert trap3.engine_id_format == "ipv4-invalid" and trap3.trap_oid == "1.3.6.1.6.3.1.1.5.2"
+    assert [v.value for v in vbs[trap3.pdu_index]] == ["1000", "1.3.6.1.6.3.1.1.5.2", "v3-trap"]
 
 
 def _v3_by_user(a):
@@ -215,6 +228,8 @@ EXPECTED_V3 = {
     "aes256User": ("authPriv", "sha1", "aes256"),
     "aes192cUser": ("authPriv", "sha1", "aes192c"),
     "aes256cUser": ("authPriv", "sha1", "aes256c"),
+    "sha224User": ("authPriv", "sha224", "aes128"),
+    "sha384User": ("authPriv", "sha384", "aes256"),
 }
 
 
@@ -243,7 +258,7 @@ def test_v3_discovery_reports_and_failures():
     pdus = a.records["snmp_pdus"]
     reports = [r for r in pdus if r.pdu_type == "report"]
     reasons = [r.report_reason for r in reports]
-    assert reasons.count("unknownEngineIDs") == 18  # one discovery per v3 command
+    assert reasons.count("unknownEngineIDs") == 20  # one discovery per v3 command
     assert reasons.count("wrongDigests") == 1 and reasons.count("unknownUserNames") == 1
     disc = next(r for r in pdus if r.user == "" and r.is_request)
     assert disc.engine_id == "" and disc.engine_id_format == "empty" and disc.security_level == "noAuthNoPriv"

@@ -104,6 +104,7 @@ class SnmpShared:
     """Per-run SNMP state shared by every flow's analyzer."""
 
     AUTH_SAMPLES_CAP = 10_000
+    ENGINES_CAP = 65_536
 
     def __init__(self, options=None):
         if options is None:
@@ -356,7 +357,8 @@ class SnmpAnalyzer(Analyzer):
                 context_engine_id=None if msg.context_engine_id is None else msg.context_engine_id.hex(),
                 context_name=None if msg.context_name is None else octets_value(msg.context_name),
                 auth=auth, auth_proto=auth_proto, privacy=privacy, priv_proto=priv_proto)
-            if msg.engine_id and msg.engine_boots is not None and not is_req and msg.error is None:
+            if (msg.engine_id and msg.engine_boots is not None and not is_req and msg.error is None
+                    and (msg.engine_id in sh.engines or len(sh.engines) < sh.ENGINES_CAP)):
                 sh.engines[msg.engine_id] = (msg.engine_boots, msg.engine_time, ts)
         self._pair(direction, msg, row, ts)
         return True

@@ -560,7 +560,8 @@ def engine_id_info(eid: bytes | None) -> tuple[str | None, int | None, str | Non
     except ValueError:  # pragma: no cover
         pass
     if name is not None:
-        return name, ent, "0x" + val.hex()
+        # ipv4/ipv6/mac with a value of the wrong length
+        return (name if fmt == 5 else name + "-invalid"), ent, "0x" + val.hex()
     if fmt >= 128:
         if ent == 8072 and fmt == 128:
             return "netsnmp-random", ent, "0x" + val.hex()

@@ -87,6 +87,8 @@ V3_USERS = {
     "aes256User": ("authPriv", "SHA", "aes256AuthPass1", "AES-256", "aes256PrivPass1"),
     "aes192cUser": ("authPriv", "SHA", "aes192cAuthPass1", "AES-192-C", "aes192cPrivPass1"),
     "aes256cUser": ("authPriv", "SHA", "aes256cAuthPass1", "AES-256-C", "aes256cPrivPass1"),
+    "sha224User": ("authPriv", "SHA-224", "sha224AuthPass1", "AES", "sha224PrivPass1"),
+    "sha384User": ("authPriv", "SHA-384", "sha384AuthPass1", "AES-256", "sha384PrivPass1"),
 }
 
 
@@ -136,6 +138,12 @@ def traps(cap):
          "1.3.6.1.2.1.2.2.1.1.3", "i", "3", note="inform answered by snmptrapd")
     tool(cap, "snmpinform", "-v2c", "-c", "public", "-r", "1", "-t", "0.3", "127.0.0.1:16163", "778",
          "1.3.6.1.6.3.1.1.5.4", "1.3.6.1.2.1.2.2.1.1.4", "i", "4", note="inform without a receiver")
+    tool(cap, "snmpinform", "-v3", "-u", "informUser", "-l", "authPriv", "-a", "SHA", "-A", "informAuthPass1",
+         "-x", "AES", "-X", "informPrivPass1", TRAPD, "999", "1.3.6.1.6.3.1.1.5.1",
+         "1.3.6.1.2.1.1.5.0", "s", "v3-inform", note="v3 inform: snmptrapd is the authoritative engine")
+    tool(cap, "snmptrap", "-v3", "-e", "0x8000000001020304", "-u", "trapUser", "-l", "authPriv", "-a", "MD5",
+         "-A", "trapAuthPass1", "-x", "DES", "-X", "trapPrivPass1", TRAPD, "1000", "1.3.6.1.6.3.1.1.5.2",
+         "1.3.6.1.2.1.1.5.0", "s", "v3-trap", note="v3 trap: the sender is the authoritative engine")
 
 
 def v3(cap):
