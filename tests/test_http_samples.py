@@ -146,6 +146,7 @@ def test_bomb_is_capped_with_a_weird():
     assert r.response_body_len == exp["wire_len"]
     assert r.response_decoded_len < exp["decoded_size"]
     assert "decompression_bomb" in r.tags and r.incomplete
+    assert r.response_body_sha256 is None          # not the hash of a partial decode
     names = [w.name for w in a.records["weirds"]]
     assert names.count("http_decompression_bomb") == 1
     # with the ratio cap relaxed, the size cap stops it at exactly caps.decompressed_bytes

@@ -157,6 +157,12 @@ class _Body:
         self.len += n
         self.gapped = True
 
+    def digest(self) -> str | None:
+        """SHA-256 of the decoded body; None when empty, or when bytes are missing or undecoded."""
+        if not self.decoded or self.gapped or (self.chain is not None and self.chain.state != "ok"):
+            return None
+        return self.sha.hexdigest()
+
     def finish(self) -> None:
         if self.chain is not None and not self.gapped:
             self.chain.finish()
@@ -1121,12 +1127,8 @@ class HttpAnalyzer(Analyzer):
             parts.extend(sb.ranges)
         if parts:
             rng = f"{rng or ''} -> {'; '.join(parts)}".strip()
-        sha = None
-        if sb is not None and sb.decoded and not sb.gapped:
-            sha = sb.sha.hexdigest()
-        rsha = None
-        if rb is not None and rb.decoded and not rb.gapped:
-            rsha = rb.sha.hexdigest()
+        sha = sb.digest() if sb is not None else None
+        rsha = rb.digest() if rb is not None else None
         rec = R.HttpTransaction(
             uid=ctx.uid, trans_depth=t.depth, ts=start,
             method=req.method if req else None, host=host, uri=req.uri if req else None,

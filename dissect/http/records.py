@@ -38,8 +38,9 @@ class HttpTransaction:
     response_decoded_len: int | None = col("Response body bytes after content decoding (gzip/deflate/br/zstd); equals "
                                            "response_body_len without Content-Encoding; as far as decoded when decoding "
                                            "stopped (bomb, error, gap)")
-    response_body_sha256: str | None = col("SHA-256 (hex) of the content-decoded response body; empty when no body or "
-                                           "when bytes are missing (gap)")
+    response_body_sha256: str | None = col("SHA-256 (hex) of the content-decoded response body; empty when there is "
+                                           "no body, when bytes are missing (gap) or when decoding stopped (bomb, "
+                                           "corrupt data)")
     content_encoding: str | None = col("Content-Encoding of the response as sent (e.g. gzip, 'gzip, br')")
     range: str | None = col("Requested Range, and the response's Content-Range(s) after '->' (multipart/byteranges: "
                             "every part's range, ';'-separated), e.g. 'bytes=0-99 -> bytes 0-99/1000'")
