@@ -439,3 +439,14 @@ def test_random_input_never_raises(script):
 def test_random_bytes_both_directions(a, b):
     t = run([(C, a), (S, b), (C, a[::-1])])
     assert len(t["smtp_sessions"]) == 1
+
+
+def test_auth_unknown_mechanism_client_side_only():
+    # only the client side: an unknown mechanism must not swallow the commands that follow
+    t = run([(C, b"EHLO c\r\n"), (C, b"AUTH NTLM TlRMTVNTUAABAAAAB4IIAAAAAAAAAAAAAAAAAAAAAAA=\r\n"),
+             (C, b"TlRMTVNTUAADAAAAGAAYAEgAAAAYABgAYAAAAA==\r\n"), (C, b"MAIL FROM:<a@b>\r\n"),
+             (C, b"RCPT TO:<c@d>\r\n"), (C, b"QUIT\r\n")])
+    tx = one(t, "smtp_transactions")
+    assert tx.mail_from == "a@b" and tx.rcpt_to == ("c@d",) and tx.outcome == "aborted"   # QUIT before DATA
+    s = one(t, "smtp_sessions")
+    assert (s.auth_mechanism, s.auth_result) == ("NTLM", "unanswered") and s.quit

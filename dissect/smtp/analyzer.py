@@ -356,8 +356,8 @@ class SmtpAnalyzer(Analyzer):
                 if cmd.txn is not None:
                     cmd.txn.incomplete = True
                     cmd.txn.refs -= 1
-                    if cmd.verb == b"DATA" and self._cmode == _DATA:
-                        pass
+                if cmd.auth is not None:
+                    self._emit_cred(cmd.auth)
             self._pending.clear()
             self._flush_txns()
 
@@ -448,8 +448,13 @@ class SmtpAnalyzer(Analyzer):
 
     def _command_line(self, line: bytes, ts: float) -> None:
         if self._auth_expect > 0:
-            self._auth_line(line, ts)
-            return
+            # an AUTH response is one base64 token; a line with a space or ':' after a known verb is
+            # a command (the server ended the exchange without us seeing it: one-sided capture)
+            verb = line.split(b" ", 1)[0].upper()
+            if not (verb in _KNOWN and (b" " in line or b":" in line)):
+                self._auth_line(line, ts)
+                return
+            self._auth_expect = 0
         verb, _, rest = line.partition(b" ")
         verb = verb.upper()
         known = verb in _KNOWN
