@@ -81,3 +81,29 @@ def test_random_file_on_disk(tmp_path):
             continue
         for _ in it:
             pass
+
+
+def _corpus_seeds():
+    from test_io_build import CORPUS
+    out = []
+    for rel in ("captures/zeek/smtp.pcap", "captures/suricata-verify/decode-sll2-02/input.pcap",
+                "captures/zeek/http/1000-requests-one-dropped-response.pcap.gz", "captures/zeek/wikipedia.pcap"):
+        p = CORPUS / rel
+        if p.exists():
+            out.append(p.read_bytes()[:3000])
+    return out or [SEEDS[0]]
+
+
+CORPUS_SEEDS = _corpus_seeds()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(CORPUS_SEEDS), st.lists(st.tuples(st.integers(0, 2999), st.integers(0, 255)), max_size=10),
+       st.integers(0, 2999))
+def test_mutated_corpus_captures(seed, flips, cut):
+    """The first bytes of real captures (pcap, SLL2, gzip), damaged and cut anywhere."""
+    data = bytearray(seed)
+    for pos, val in flips:
+        if pos < len(data):
+            data[pos] = val
+    consume(bytes(data[:max(0, len(data) - cut)]))
