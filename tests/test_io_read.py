@@ -435,3 +435,33 @@ def test_bad_block_flood_is_capped(tmp_path):
     frames, infos, weirds = frames_of([str(p)])
     assert len(frames) == 1 and len(weirds) == 100
     assert infos[0].weirds_suppressed == {"pcapng_bad_block": 150}
+
+
+class _Trickle:
+    """A non-seekable stream whose read1 hands out a few bytes at a time (a slow pipe)."""
+
+    def __init__(self, data: bytes, step: int):
+        self.data, self.pos, self.step = data, 0, step
+
+    def read1(self, n=-1):
+        k = min(self.step, n if n and n > 0 else self.step)
+        out = self.data[self.pos:self.pos + k]
+        self.pos += len(out)
+        return out
+
+    read = read1
+
+
+@pytest.mark.parametrize("step", [1, 3, 17, 4096])
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng", "gzip"])
+def test_stream_split_anywhere_gives_the_same_frames(step, fmt):
+    src = corpus("captures/zeek/smtp-attachment-msg.pcap")
+    data = src.read_bytes()
+    if fmt == "pcapng":
+        data = ng_shb("<") + ng_idb("<", 1) + b"".join(
+            ng_epb("<", 0, round(ts * 1e6), fr, wl) for ts, _lt, fr, wl in read_frames([str(src)]))
+    elif fmt == "gzip":
+        data = gzip.compress(data)
+    base = frames_of([str(src)])[0]
+    got = list(open_stream(_Trickle(data, step), "trickle"))
+    assert got == base
