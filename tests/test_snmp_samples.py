@@ -404,3 +404,23 @@ def test_cli_user_errors(run_cli, tmp_path):
     assert res.exit_code != 0 and "bad.toml" in message(res) and "Traceback" not in message(res)
     res = run_cli("snmp", tmp_path / "missing.pcap")
     assert res.exit_code != 0 and "no such file" in message(res)
+
+
+def test_pysnmp_3des_and_aes_extensions():
+    """pysnmp agent and manager (samples/snmp/make_pysnmp_samples.py): 3DES-EDE, and pysnmp's
+    AES-192 (Reeder) vs AES-256 (Blumenthal); values equal to what the pysnmp manager printed."""
+    a = run("snmp-pysnmp-3des.pcap")
+    pdus = sorted(a.records["snmp_pdus"], key=lambda r: r.ts)
+    vbs: dict[int, list] = {}
+    for v in a.records["snmp_varbinds"]:
+        vbs.setdefault(v.pdu_index, []).append(v)
+    want = {"des3md5User": ("md5", "3des"), "des3shaUser": ("sha1", "3des"),
+            "aes192pyUser": ("sha1", "aes192c"), "aes256bpyUser": ("sha1", "aes256")}
+    printed = {e["user"]: e for e in entries("snmp-pysnmp-3des.pcap")}
+    assert set(printed) == set(want)
+    for user, (ap, pp) in want.items():
+        resp = next(r for r in pdus if r.user == user and r.pdu_type == "response")
+        assert (resp.auth, resp.auth_proto, resp.privacy, resp.priv_proto) == ("ok", ap, "decrypted", pp)
+        assert resp.engine_id_format == "mac" and resp.engine_id_value == "00:00:5e:00:53:01"
+        got = [(v.oid, v.value) for v in sorted(vbs[resp.pdu_index], key=lambda v: v.index)]
+        assert got == [(o, val) for o, _t, val in printed[user]["varbinds"]] and got[0][1].startswith("PySNMP")
