@@ -117,7 +117,7 @@ def register_audit(snmp_app: typer.Typer) -> None:
         analysis = run_analysis(captures, opts)
         findings = list(analysis.records.get("snmp_findings", []))
         for w in analysis.records.get("weirds", []):
-            if w.name in ("snmp_wordlist_unreadable", "snmp_wordlist_cap", "snmp_hashcat_write_failed"):
+            if w.name in ("snmp_wordlist_unreadable", "snmp_wordlist_cap", "snmp_hashcat_write_failed"):  # keys: printed above
                 err_console.print(f"dissect: warning: {safe(w.name)}: {safe(w.addl)}", soft_wrap=True)
         limit = SEVERITIES.index(sev)
         shown = 0

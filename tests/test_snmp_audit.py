@@ -374,3 +374,14 @@ def test_precomputed_ku_table_is_current():
     for w in (b"public", b"authpass", sorted(words)[7], sorted(words)[-3]):
         for h in ("md5", "sha1", "sha512"):
             assert table[(w, h)] == usm.password_to_key(w, h), (w, h)
+
+
+def test_loose_keys_file_is_a_weird_in_every_run(tmp_path):
+    k = tmp_path / "k.toml"
+    k.write_text('[[user]]\nname = "u"\nauth_password = "password"\n')
+    os.chmod(k, 0o644)
+    if not AUDIT_PCAP.exists():
+        pytest.skip("audit sample missing")
+    a = analyze([AUDIT_PCAP], snmp_keys=k)
+    names = [w.name for w in a.records.get("weirds", [])]
+    assert names.count("snmp_keys_file_readable") == 1

@@ -43,6 +43,7 @@ AUTH_FAILURE_TRAP_OID = "1.3.6.1.6.3.1.1.5.5"
 
 W_WORDLIST = declare("snmp_wordlist_unreadable", "The --wordlist file could not be read; only the built-in list was used", "warning")
 W_WORDLIST_CAP = declare("snmp_wordlist_cap", "The SNMPv3 offline password check stopped at caps.snmp_wordlist_words words", "info")
+W_KEYS_PERMS = declare("snmp_keys_file_readable", "The --snmp-keys file is readable by group/others (chmod 600 it)", "warning")
 W_HASHCAT = declare("snmp_hashcat_write_failed", "The --hashcat file could not be written", "error")
 
 #: thresholds of the scanning heuristics
@@ -663,6 +664,9 @@ def finalize(shared: Any, records_by_table: dict[str, list]) -> list:
     samples = [s for s in getattr(shared, "auth_samples", None) or ()
                if isinstance(s, tuple) and len(s) >= 7]
     extra: list = []
+
+    for w in getattr(getattr(shared, "keys", None), "warnings", None) or ():
+        extra.append(_weird(W_KEYS_PERMS, str(w)))
 
     words = builtin_wordlist()
     cap = getattr(getattr(options, "caps", None), "snmp_wordlist_words", 100_000)
