@@ -143,6 +143,8 @@ def register(app: typer.Typer) -> None:
                 notes.insert(0, "incomplete")
             if t.info_code:
                 notes.append(str(t.info_code))
+            if t.username:
+                notes.append(f"user={t.username}")
             if t.content_encoding:
                 notes.append(t.content_encoding)
             if t.range and wide:

@@ -457,3 +457,16 @@ def test_response_transfer_coding_without_chunked_reads_until_close():
     (t,) = tx
     assert t.response_body_len == len(body) and t.response_decoded_len == 800
     assert "smuggling" not in t.tags and we == []
+
+
+def test_authorization_user_and_secret():
+    ev = [req(b"GET /a HTTP/1.1\r\nAuthorization: Basic YWxpY2U6czNjcjN0\r\nOrigin: http://o.example\r\n\r\n"
+              b"GET /b HTTP/1.1\r\nAuthorization: Digest username=\"bob\", realm=\"r\", nonce=\"n\"\r\n\r\n"
+              b"GET /c HTTP/1.1\r\nAuthorization: Bearer abc.def\r\n\r\n"),
+          resp(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" * 3)]
+    tx, _, _ = run(ev)
+    assert [(t.auth_scheme, t.username, t.password) for t in tx] == [
+        ("Basic", "alice", None), ("Digest", "bob", None), ("Bearer", None, None)]
+    assert tx[0].origin == "http://o.example"
+    tx, _, _ = run(ev, credentials=True)
+    assert tx[0].password == "s3cr3t"

@@ -570,6 +570,7 @@ class HttpAnalyzer(Analyzer):
         self.caps = opts.caps
         self.want_headers = bool(getattr(opts, "http_headers", False))
         self.body_bytes = int(getattr(opts, "http_body_bytes", 0) or 0)
+        self.want_creds = bool(getattr(opts, "credentials", False))
         self.sides = (_Side(self, True), _Side(self, False))
         self.txns: deque[_Txn] = deque()     # not yet emitted, in order
         self.wait: deque[_Txn] = deque()     # requests waiting for their final response
@@ -1154,6 +1155,8 @@ class HttpAnalyzer(Analyzer):
             request_headers_len=req.size if req else None,
             response_headers_len=resp.size if resp else None,
             response_ts=resp.ts if resp else None,
+            origin=req.get("origin") if req else None,
+            **_auth(req.get("authorization") if req else None, self.want_creds),
         )
         ctx.emit(rec)
         if self.body_bytes > 0:
@@ -1161,6 +1164,33 @@ class HttpAnalyzer(Analyzer):
                 if b is not None and b.small and not b.gapped:
                     ctx.emit(R.HttpBody(uid=ctx.uid, trans_depth=t.depth, direction=which, size=len(b.small),
                                         data_b64=base64.b64encode(bytes(b.small)).decode("ascii")))
+
+
+_DIGEST_USER = re.compile(r'username\s*=\s*"((?:[^"\\]|\\.)*)"|username\s*=\s*([^\s,]+)', re.I)
+
+
+def _auth(value: str | None, want_password: bool) -> dict:
+    """auth_scheme / username / password from an Authorization header value."""
+    if not value:
+        return {}
+    scheme, _, rest = value.strip().partition(" ")
+    out: dict = {"auth_scheme": scheme[:32]}
+    rest = rest.strip()
+    if scheme.lower() == "basic":
+        try:
+            raw = base64.b64decode(rest + "=" * (-len(rest) % 4), validate=False)
+        except (ValueError, TypeError):
+            return out
+        text = raw.decode("utf-8", "backslashreplace")
+        user, sep, pw = text.partition(":")
+        out["username"] = user[:256]
+        if want_password and sep:
+            out["password"] = pw[:256]
+    elif scheme.lower() == "digest":
+        m = _DIGEST_USER.search(rest)
+        if m:
+            out["username"] = (m.group(1) if m.group(1) is not None else m.group(2))[:256]
+    return out
 
 
 def _cd_filename(value: str | None) -> str | None:

@@ -67,6 +67,12 @@ class HttpTransaction:
     request_headers_len: int | None = col("Bytes of the request line and headers (HAR headersSize)", default=None)
     response_headers_len: int | None = col("Bytes of the status line and headers (HAR headersSize)", default=None)
     response_ts: float | None = col("Time of the first byte of the final response", default=None)
+    origin: str | None = col("Origin request header", default=None)
+    auth_scheme: str | None = col("Scheme of the request's Authorization header (Basic, Digest, Bearer, NTLM...)",
+                                  default=None)
+    username: str | None = col("User name from Basic or Digest Authorization (Zeek's username)", default=None)
+    password: str | None = col("Password from Basic Authorization; filled only with --credentials "
+                               "(Options.credentials)", default=None, secret=True)
 
 
 @record("http_headers",
