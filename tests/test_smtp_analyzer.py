@@ -450,3 +450,11 @@ def test_auth_unknown_mechanism_client_side_only():
     assert tx.mail_from == "a@b" and tx.rcpt_to == ("c@d",) and tx.outcome == "aborted"   # QUIT before DATA
     s = one(t, "smtp_sessions")
     assert (s.auth_mechanism, s.auth_result) == ("NTLM", "unanswered") and s.quit
+
+
+def test_gap_inside_bdat_chunk_counts_exact_octets():
+    t = run([GREETING, *EHLO, (C, b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 100 LAST\r\n" + b"x" * 40), (C, 60),
+             (C, b"QUIT\r\n"), (S, b"250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n221 bye\r\n")])
+    tx = one(t, "smtp_transactions")
+    assert tx.size == 100 and tx.incomplete and tx.data_reply_code == 250 and tx.sha256 is None
+    assert one(t, "smtp_sessions").quit               # the line right after the gap is not lost

@@ -320,8 +320,12 @@ class SmtpAnalyzer(Analyzer):
                     txn.incomplete = True
                     txn.feeding = False
                     txn.size += min(n, self._bdat_left)
-                if n < self._bdat_left:
+                if n <= self._bdat_left:
                     self._bdat_left -= n
+                    if self._bdat_left == 0:
+                        self._cmode = _CMD
+                        if self._bdat_last:
+                            self._bdat_done(ts)
                     return
                 self._bdat_left = 0
                 self._cmode = _CMD
@@ -335,8 +339,9 @@ class SmtpAnalyzer(Analyzer):
                     txn.size += n
                 self._dhold = b""
                 return
+            # the next bytes may start mid-line: lines are ignored until one starts with a known verb
             self._cbuf.clear()
-            self._cskip = True
+            self._cskip = False
             self._cresync = True
             self._lost_client = True
             if self._auth_expect:
@@ -349,8 +354,8 @@ class SmtpAnalyzer(Analyzer):
             self.weird(W_GAP, ts, "server gap of %d bytes" % n)
             self._sbuf.clear()
             self._reply_lines = []
-            self._sskip = True
-            self._sresync = True
+            self._sskip = False
+            self._sresync = True      # lines are ignored until one looks like a reply
             # the replies to the pending commands may be in the gap: they stay unanswered
             for cmd in self._pending:
                 if cmd.txn is not None:
