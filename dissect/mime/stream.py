@@ -382,6 +382,7 @@ class MimeStream:
         default_ct = "message/rfc822" if ent.digest else "text/plain"
         hdr = parse_header_block(ent.hlines, top=top, default_ct=default_ct)
         ent.hlines = []
+        hdr.raw = []          # every value needed was read out; don't keep 10k header lists
         ent.hdr = hdr
         if hdr.errors:
             self._defects += len(hdr.errors)
@@ -628,8 +629,8 @@ class MimeStream:
                 mid = h.get("message-id")
                 if mid:
                     returned_ids.append(mid)
-            elif ent.msg_body and ent.parent is not None and ent.parent.kind == "message" and hdr.get("message-id"):
-                returned_ids.append(hdr.get("message-id"))
+            elif ent.msg_body and ent.parent is not None and ent.parent.kind == "message" and hdr.message_id:
+                returned_ids.append(hdr.message_id)
             sha = ent.sha.hexdigest() if has_body else None
             size = ent.size if has_body else None
             rec = R.MimePart(uid=self.ctx.uid, trans_depth=self.trans_depth, source=self.source,
