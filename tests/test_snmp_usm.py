@@ -322,3 +322,17 @@ def test_keystore_never_raises_on_hostile_messages(msg, off, n, engine, salt, ct
 
 _FUZZ_STORE = KeyStore([UserEntry(name=b"u", auth_protocol="md5", auth_password=b"password",
                                   priv_password=b"password", priv_protocols=("des", "aes128", "aes256c", "3des"))])
+
+
+def test_reeder_derivations_are_budgeted():
+    pt = scoped_pdu()
+    _, ct, salt = _oracle_encrypt("aes256c", "md5", pt)
+    ks = KeyStore([UserEntry(name=b"u", auth_protocol="md5", auth_password=b"x" * 8, priv_password=PRIV_PW,
+                             priv_protocols=("aes256c",))])
+    ks.reeder_budget = 3
+    for i in range(5):   # forged engine ids: each would cost a 1 MiB hash
+        assert ks.decrypt(b"u", b"\x80\x00\x00\x00\x04" + bytes([i]) * 8, 7, 12345, salt, ct,
+                          is_scoped_pdu)[1] == "decrypt_failed"
+    assert ks.budget_hits == 2 and ks.cache.ku_computed == 1 + 3
+    ks.reeder_budget = 1   # the real engine still works within the budget
+    assert ks.decrypt(b"u", ENGINE, 7, 12345, salt, ct, is_scoped_pdu)[1] == "decrypted"

@@ -44,6 +44,7 @@ AUTH_FAILURE_TRAP_OID = "1.3.6.1.6.3.1.1.5.5"
 W_WORDLIST = declare("snmp_wordlist_unreadable", "The --wordlist file could not be read; only the built-in list was used", "warning")
 W_WORDLIST_CAP = declare("snmp_wordlist_cap", "The SNMPv3 offline password check stopped at caps.snmp_wordlist_words words", "info")
 W_KEYS_PERMS = declare("snmp_keys_file_readable", "The --snmp-keys file is readable by group/others (chmod 600 it)", "warning")
+W_REEDER_CAP = declare("snmp_key_derivation_cap", "Too many engine ids needed a Reeder (AES-192/256-C, 3DES) key extension; the rest were not tried", "warning")
 W_HASHCAT = declare("snmp_hashcat_write_failed", "The --hashcat file could not be written", "error")
 
 #: thresholds of the scanning heuristics
@@ -667,6 +668,9 @@ def finalize(shared: Any, records_by_table: dict[str, list]) -> list:
 
     for w in getattr(getattr(shared, "keys", None), "warnings", None) or ():
         extra.append(_weird(W_KEYS_PERMS, str(w)))
+    hits = getattr(getattr(shared, "keys", None), "budget_hits", 0)
+    if isinstance(hits, int) and hits > 0:
+        extra.append(_weird(W_REEDER_CAP, f"{hits} decryption attempts skipped"))
 
     words = builtin_wordlist()
     cap = getattr(getattr(options, "caps", None), "snmp_wordlist_words", 100_000)

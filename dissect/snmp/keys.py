@@ -113,6 +113,8 @@ class UserEntry:
 class KeyStore:
     """Users' keys and the cached localisations; what the SNMP analyzer asks to verify/decrypt."""
 
+    REEDER_BUDGET = 4096
+
     def __init__(self, entries: Iterable[UserEntry] = (), *, source: str | None = None,
                  cache: usm.KeyCache | None = None):
         self.entries: list[UserEntry] = list(entries)
@@ -126,6 +128,9 @@ class KeyStore:
         self._auth_hit: dict[tuple[bytes, bytes], tuple[UserEntry, str]] = {}
         self._priv_hit: dict[tuple[bytes, bytes], tuple[UserEntry, str, str]] = {}
         self._zero_cache: tuple[bytes, int, int, bytes] | None = None
+        #: Reeder key extensions (a 1 MiB hash each, per engine id) left to compute in this run
+        self.reeder_budget = self.REEDER_BUDGET
+        self.budget_hits = 0
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -196,6 +201,14 @@ class KeyStore:
             kul = self.cache.kul(e.priv_password, engine_id, h)
         else:
             return None
+        p = usm.PRIV_PROTOCOLS[priv]
+        if p.extension == "reeder" and len(kul) < p.key_len and not self.cache.has_kul(kul, engine_id, h):
+            # each new engine id costs a 1 MiB password-to-key: a capture full of forged engine ids
+            # must not make us spend hours; past the budget, Reeder keys are not derived any more
+            if self.reeder_budget <= 0:
+                self.budget_hits += 1
+                return None
+            self.reeder_budget -= 1
         return usm.priv_key_from_kul(kul, priv, h, engine_id, self.cache)
 
     def _zeroed(self, whole_msg: bytes, off: int, n: int) -> bytes | None:

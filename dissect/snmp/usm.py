@@ -194,6 +194,9 @@ class KeyCache:
             self._ku[k] = got
         return got
 
+    def has_kul(self, password: bytes, engine_id: bytes, hash_name: str) -> bool:
+        return (password, engine_id, hash_name) in self._kul
+
     def kul(self, password: bytes, engine_id: bytes, hash_name: str) -> bytes:
         k = (password, engine_id, hash_name)
         got = self._kul.get(k)
