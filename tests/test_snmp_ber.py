@@ -500,3 +500,39 @@ def test_tcp_garbage_is_bounded_and_linear():
     an2.feed(0, m * 20000, 1.0)   # ~900 kB in one segment
     assert sum(r.__table__ == "snmp_pdus" for r in sink2) == 19999  # retransmissions close the earlier copies
     assert not an2.dirs[0].buf
+
+
+P1 = (_api.api.PROTOCOL_MODULES[_api.api.SNMP_VERSION_1] if hasattr(_api, "api")
+      else _api.PROTOCOL_MODULES[_api.SNMP_VERSION_1])
+
+
+@settings(max_examples=80, deadline=None)
+@given(ent=oids, addr=st.binary(min_size=4, max_size=4), generic=st.integers(0, 6),
+       specific=st.integers(0, (1 << 31) - 1), stamp=st.integers(0, (1 << 32) - 1),
+       vbs=st.lists(st.tuples(oids, st.integers(-(1 << 31), (1 << 31) - 1)), max_size=5))
+def test_pyasn1_oracle_v1_trap(ent, addr, generic, specific, stamp, vbs):
+    api = P1.apiTrapPDU
+    pdu = P1.TrapPDU()
+    api.set_defaults(pdu)
+    api.set_enterprise(pdu, ent)
+    api.set_agent_address(pdu, P1.IpAddress(addr))
+    api.set_generic_trap(pdu, generic)
+    api.set_specific_trap(pdu, specific)
+    api.set_timestamp(pdu, stamp)
+    api.set_varbinds(pdu, [(o, P1.Integer(v)) for o, v in vbs])
+    msg = P1.Message()
+    P1.apiMessage.set_defaults(msg)
+    P1.apiMessage.set_community(msg, b"public")
+    P1.apiMessage.set_pdu(msg, pdu)
+    raw = bytes(_asn1_encoder.encode(msg))
+    dec, rest = _asn1_decoder.decode(raw, asn1Spec=P1.Message())
+    dpdu = P1.apiMessage.get_pdu(dec)
+
+    m = decode_message(raw)
+    assert m.error is None and m.version == "1" and m.pdu.type == "trap"
+    assert m.pdu.enterprise == ".".join(map(str, tuple(api.get_enterprise(dpdu))))
+    assert m.pdu.agent_addr == ".".join(str(b) for b in bytes(api.get_agent_address(dpdu)))
+    assert (m.pdu.generic_trap, m.pdu.specific_trap, m.pdu.time_stamp) == (
+        int(api.get_generic_trap(dpdu)), int(api.get_specific_trap(dpdu)), int(api.get_timestamp(dpdu)))
+    assert [(v.oid, v.value_int) for v in m.pdu.varbinds] == [
+        (".".join(map(str, tuple(o))), int(v)) for o, v in api.get_varbinds(dpdu)]
