@@ -562,3 +562,33 @@ def test_transfer_decoding_agrees_with_stdlib_on_random_bodies():
         for chunks in (None, [rnd.randint(1, 9) for _ in range(200)]):
             _, sink = run(msg, chunks=chunks)
             assert parts_of(sink)[1].sha256 == sha(ref), (i, enc)
+
+
+def test_digest_preamble_epilogue_and_whitespace_after_boundary():
+    data = (b"Content-Type: multipart/digest; boundary=\"D D\"\r\n\r\n"
+            b"preamble line\r\n--D D\r\nthis has no headers\r\n"          # no blank line: body starts
+            b"--D D \t\r\n\r\nSubject: one\r\nMessage-ID: <d1@x>\r\n\r\nfirst\r\n"
+            b"--D D\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
+            b"--D D--  \r\nepilogue --D D\r\n")
+    s, sink = run(data)
+    ps = {p.part_id: p for p in parts_of(sink)}
+    assert ps["0"].content_type == "multipart/digest"
+    # part 1 has no headers: its default type in a digest is message/rfc822 (RFC 2046 5.1.5)
+    assert ps["1"].content_type == "message/rfc822"
+    assert ps["2"].content_type == "message/rfc822" and ps["2.1"].content_type == "text/plain"
+    assert ps["2.1"].size == 5 and ps["3"].content_type == "text/plain" and ps["3"].size == 5
+    assert "mime_missing_close_boundary" not in weird_names(sink)
+
+
+def test_base64_message_rfc822_is_a_leaf_and_nested_same_boundary():
+    import base64
+    inner = b"Subject: x\r\n\r\nhello\r\n"
+    data = (b"Content-Type: multipart/mixed; boundary=S\r\n\r\n--S\r\nContent-Type: message/rfc822\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(inner).replace(b"\n", b"\r\n") +
+            b"--S\r\nContent-Type: multipart/alternative; boundary=S\r\n\r\n--S\r\n\r\nin\r\n--S--\r\n--S--\r\n")
+    s, sink = run(data)
+    ps = {p.part_id: p for p in parts_of(sink)}
+    assert ps["1"].content_type == "message/rfc822" and ps["1"].sha256 == sha(inner)   # decoded, not descended
+    assert ps["2"].content_type == "multipart/alternative" and ps["2.1"].size == 2
+    assert s.defects == 1                    # the reused boundary is a defect...
+    assert "mime_missing_close_boundary" not in weird_names(sink)   # ...but the outer one closes

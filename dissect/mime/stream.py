@@ -52,7 +52,7 @@ class _Entity:
     __slots__ = ("kind", "part_id", "parent_id", "depth", "num_base", "child_prefix", "nchildren",
                  "hdr", "hlines", "hbytes", "hcapped", "boundary", "digest", "decoder", "sha",
                  "size", "spool", "keep", "keep_limit", "truncated", "extracted", "parent",
-                 "closed", "state", "msg_body", "order")
+                 "closed", "state", "msg_body", "order", "shadow")
 
     def __init__(self, parent: "_Entity | None", depth: int, *, msg_body: bool, num_base: str,
                  part_id: str | None, digest_child: bool):
@@ -82,6 +82,7 @@ class _Entity:
         self.closed = False
         self.state = HEADERS
         self.order = 0
+        self.shadow: "_Entity | None" = None     # outer multipart using the same boundary
 
 
 class MimeStream:
@@ -428,7 +429,8 @@ class MimeStream:
             ent.boundary = b
             prev = self._bounds.get(b)
             if prev is not None:
-                self._defects += 1      # the same boundary nested: the innermost wins
+                self._defects += 1      # the same boundary nested: the innermost wins until it closes
+                ent.shadow = prev
             self._bounds[b] = ent
             ent.decoder = None
         elif kind == "message":
@@ -505,7 +507,7 @@ class MimeStream:
         self._consume(line, eol)
         self._bol = True
         if close:
-            self._bounds.pop(mp.boundary, None)
+            self._unregister(mp)
             mp.state = SKIP       # its epilogue follows; nothing of it is kept
             mp.closed = True      # closed normally
             self._cur = mp
@@ -518,6 +520,13 @@ class MimeStream:
                                  digest_child=(mp.hdr is not None and mp.hdr.content_type == "multipart/digest"))
         self._cur = child
         return True
+
+    def _unregister(self, mp: _Entity) -> None:
+        if self._bounds.get(mp.boundary) is mp:
+            if mp.shadow is not None and not mp.shadow.closed:
+                self._bounds[mp.boundary] = mp.shadow
+            else:
+                del self._bounds[mp.boundary]
 
     def _close_chain(self, until: _Entity | None, truncated: bool) -> None:
         """Finish the open entities from the current one up to (not including) ``until``.
@@ -558,7 +567,7 @@ class MimeStream:
             truncated = truncated or self._truncated
         if ent.kind == "multipart":
             if self._bounds.get(ent.boundary) is ent:
-                del self._bounds[ent.boundary]
+                self._unregister(ent)
                 self._defects += 1
                 self._hit("mime_missing_close_boundary", (ent.boundary or b"")[:80])
                 truncated = True
