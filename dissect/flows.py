@@ -38,6 +38,8 @@ __all__ = ["FlowRecord", "Flow", "FlowTable", "make_uid", "SWEEP_INTERVAL", "CLO
 
 SWEEP_INTERVAL = 5.0    # seconds of capture time between timeout sweeps
 CLOSE_DELAY = 5.0       # a closed TCP flow is removed once quiet this long (Zeek's tcp_close_delay)
+STATS_KEYS = 100_000    # hosts / host pairs kept in the talker and conversation stats; the rest
+OTHER = "(other)"       # are summed under "(other)" so that a scan cannot grow them without bound
 
 declare("tcp_port_reuse", "A new SYN arrived on a closed connection's 5-tuple; a new flow was started", "info")
 
@@ -108,10 +110,10 @@ def ip_text(raw: bytes) -> str:
 _PROTO_NAMES = {TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMP6: "icmp6"}
 
 # ICMP: replies map to the type of their request so that both are one flow
-_ICMP_PAIRS = {0: 8, 14: 13, 16: 15, 18: 17}
-_ICMP_REQ = {8, 13, 15, 17}
+_ICMP_PAIRS = {0: 8, 14: 13, 16: 15, 18: 17}          # reply type -> request type
+_ICMP_REQ = {v: k for k, v in _ICMP_PAIRS.items()}     # request type -> reply type
 _ICMP6_PAIRS = {129: 128}
-_ICMP6_REQ = {128}
+_ICMP6_REQ = {128: 129}
 
 # Zeek TCP endpoint states
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
@@ -121,18 +123,20 @@ _HBIT = {c: 1 << i for i, c in enumerate("SHADFRGTWIQ^")}
 _DBIT = (_HBIT["D"], _HBIT["D"] << 16)
 _ABIT = (_HBIT["A"], _HBIT["A"] << 16)
 _SCALED = {"T", "W"}
+_NONE = (None, 0)
 
 
 class Flow:
     """One live flow. Counters per direction are indexed 0 = originator, 1 = responder."""
 
-    __slots__ = ("uid", "key", "ts", "last", "proto", "family", "orig", "resp", "orig_p", "resp_p",
-                 "pkts", "ipb", "frb", "udp_bytes", "seen", "hist", "hbits", "scaled", "st", "rs",
+    __slots__ = ("uid", "key", "rkey", "ts", "last", "proto", "family", "orig", "resp", "orig_p", "resp_p",
+                 "c", "seen", "hist", "hbits", "scaled", "st", "rs",
                  "analyzer", "ctx", "service", "probe", "done", "truncated", "dirty", "flipped")
 
     def __init__(self, uid, key, ts, proto, family, orig, orig_p, resp, resp_p):
         self.uid = uid
         self.key = key            # the (src, dst, sport, dport, proto) key as sent by the originator
+        self.rkey = key           # ... and as sent by the responder (set by the table)
         self.ts = ts
         self.last = ts            # last packet until the connection closed (duration, like Zeek)
         self.seen = ts            # last packet of all (idle timeouts)
@@ -142,13 +146,12 @@ class Flow:
         self.resp = resp
         self.orig_p = orig_p
         self.resp_p = resp_p
-        self.pkts = [0, 0]
-        self.ipb = [0, 0]
-        self.frb = [0, 0]
-        self.udp_bytes = [0, 0]
+        # counters by direction d: packets [d], IP bytes [2 + d], frame bytes [4 + d],
+        # payload bytes of UDP/ICMP/others [6 + d] (TCP payload bytes come from sequence numbers)
+        self.c = [0, 0, 0, 0, 0, 0, 0, 0]
         self.hist: list[str] = []
         self.hbits = 0
-        self.scaled: dict[str, int] = {}
+        self.scaled: dict[str, int] | None = None
         self.st = [INACTIVE, INACTIVE]
         self.rs = None            # (Reassembler, Reassembler) for TCP
         self.analyzer = None
@@ -168,6 +171,8 @@ class Flow:
     def add_scaled(self, letter: str, d: int) -> None:
         """T/W: recorded at the 1st, 10th, 100th... occurrence (like Zeek)."""
         k = letter if d == 0 else letter.lower()
+        if self.scaled is None:
+            self.scaled = {}
         n = self.scaled.get(k, 0) + 1
         self.scaled[k] = n
         if n in (1, 10, 100, 1000, 10000, 100000, 1000000):
@@ -176,7 +181,7 @@ class Flow:
     def state(self) -> str:
         if self.proto == TCP:
             return _tcp_state(self)
-        o, r = self.pkts
+        o, r = self.c[0], self.c[1]
         if o:
             return "SF" if r else "S0"
         return "SHR" if r else "OTH"
@@ -265,9 +270,10 @@ class FlowTable:
         flow.seen = ts
         if ts > flow.last and not flow.done:
             flow.last = ts
-        flow.pkts[d] += 1
-        flow.ipb[d] += p.ip_len
-        flow.frb[d] += p.frame_len
+        c = flow.c
+        c[d] += 1
+        c[2 + d] += p.ip_len
+        c[4 + d] += p.frame_len
         if p.truncated:
             flow.truncated = True
         if proto == TCP:
@@ -289,7 +295,7 @@ class FlowTable:
                 flow.add_scaled("W", d)
         elif proto == UDP:
             plen = p.payload_len
-            flow.udp_bytes[d] += plen
+            c[6 + d] += plen
             if not flow.hbits & _DBIT[d]:
                 flow.add_hist("D", d)
             a = flow.analyzer
@@ -301,7 +307,7 @@ class FlowTable:
             elif flow.probe is not None:
                 self._probe_data(flow, d, p.payload, ts)
         else:
-            flow.udp_bytes[d] += p.payload_len
+            c[6 + d] += p.payload_len
 
     # -- flow creation -----------------------------------------------------------------------
     def _new(self, p) -> tuple[Flow, int]:
@@ -327,18 +333,24 @@ class FlowTable:
             o, op, r, rp = src, sport, dst, dport
         ts = p.ts
         uid = make_uid(src, sport, dst, dport, proto, ts)
-        fwd = (o, r, op, rp, proto)
-        rev = (r, o, rp, op, proto)
         if proto in (ICMP, ICMP6):
-            # request type t and reply type u are one flow: key both by the request type
-            pairs = _ICMP_PAIRS if proto == ICMP else _ICMP6_PAIRS
-            req = {v: k for k, v in pairs.items()}
-            t = pairs.get(sport, sport) if flip else sport
-            if t in req:
-                fwd = (o, r, t, dport, proto)
-                rev = (r, o, req[t], dport, proto)
-                op, rp = t, dport
+            # ICMP "ports" are type and code; a request and its reply are one flow
+            pairs, reqs = (_ICMP_PAIRS, _ICMP_REQ) if proto == ICMP else (_ICMP6_PAIRS, _ICMP6_REQ)
+            t = sport
+            if t in pairs:
+                req, rep = pairs[t], t
+            elif t in reqs:
+                req, rep = t, reqs[t]
+            else:
+                req = rep = t
+            op, rp = req, dport
+            fwd = (o, r, req, dport, proto)
+            rev = (r, o, rep, dport, proto)
+        else:
+            fwd = (o, r, op, rp, proto)
+            rev = (r, o, rp, op, proto)
         flow = Flow(uid, fwd, ts, proto, p.family, o, op, r, rp)
+        flow.rkey = rev
         if flip:
             flow.flipped = True
             flow.hist.append("^")
@@ -358,8 +370,7 @@ class FlowTable:
                        Reassembler(flow, 1, self.caps, want, self._deliver, self._gap, self._weird))
         if self.next_sweep is None:
             self.next_sweep = ts + SWEEP_INTERVAL
-        return table[(src, dst, sport, dport, proto)] if proto not in (ICMP, ICMP6) or \
-            (src, dst, sport, dport, proto) in table else (flow, 1 if flip else 0)
+        return table[(src, dst, sport, dport, proto)]
 
     def _flip_by_port(self, sport: int, dport: int) -> bool:
         det = self.detector
@@ -519,15 +530,9 @@ class FlowTable:
     def _end(self, flow: Flow, ts: float, reason: str) -> None:
         """Flush, close the analyzer, write the record, drop the flow."""
         table = self.table
-        o, r, op, rp, proto = flow.key
-        if table.get(flow.key, (None,))[0] is flow:
-            del table[flow.key]
-        rk = (r, o, rp, op, proto)
-        if proto in (ICMP, ICMP6):
-            for k in [k for k, v in table.items() if v[0] is flow] if table.get(rk, (None,))[0] is not flow else [rk]:
+        for k in (flow.key, flow.rkey):
+            if table.get(k, _NONE)[0] is flow:
                 del table[k]
-        elif table.get(rk, (None,))[0] is flow:
-            del table[rk]
         self.nflows -= 1
         end_ts = flow.last
         if flow.rs is not None:
@@ -550,10 +555,11 @@ class FlowTable:
             ob, rb = r0.max_end, r1.max_end
             missed = r0.missed + r1.missed
         else:
-            ob, rb = flow.udp_bytes
+            ob, rb = flow.c[6], flow.c[7]
             missed = 0
         transport = _PROTO_NAMES.get(flow.proto, str(flow.proto))
-        pk, ip, fr = flow.pkts, flow.ipb, flow.frb
+        c = flow.c
+        pk, ip, fr = c[0:2], c[2:4], c[4:6]
         service = flow.service
         stats = self.services.setdefault(service or "-", [0, 0, 0])
         stats[0] += 1
@@ -564,18 +570,28 @@ class FlowTable:
         stats[1] += pk[0] + pk[1]
         stats[2] += fr[0] + fr[1]
         oh, rh = ip_text(flow.orig), ip_text(flow.resp)
+        talkers = self.talkers
         for h, i in ((oh, 0), (rh, 1)):
-            t = self.talkers.get(h)
+            t = talkers.get(h)
             if t is None:
-                t = self.talkers[h] = [0, 0, 0, 0]
+                if len(talkers) >= STATS_KEYS:
+                    h = OTHER
+                    t = talkers.get(h)
+                if t is None:
+                    t = talkers[h] = [0, 0, 0, 0]
             t[0] += pk[i]
             t[1] += fr[i]
             t[2] += pk[1 - i]
             t[3] += fr[1 - i]
         ck = (oh, rh) if oh <= rh else (rh, oh)
-        c = self.conversations.get(ck)
+        convs = self.conversations
+        c = convs.get(ck)
         if c is None:
-            c = self.conversations[ck] = [0, 0, 0]
+            if len(convs) >= STATS_KEYS:
+                ck = (OTHER, OTHER)
+                c = convs.get(ck)
+            if c is None:
+                c = convs[ck] = [0, 0, 0]
         c[0] += 1
         c[1] += pk[0] + pk[1]
         c[2] += fr[0] + fr[1]
@@ -589,13 +605,8 @@ class FlowTable:
             truncated=flow.truncated)
 
     def live_flows(self) -> list[Flow]:
-        seen = set()
-        out = []
-        for f, _ in self.table.values():
-            if id(f) not in seen:
-                seen.add(id(f))
-                out.append(f)
-        return out
+        # every flow has exactly one entry of direction 0 (its originator's key)
+        return [f for f, d in self.table.values() if d == 0]
 
     def sweep(self, now: float) -> None:
         """End idle flows and quiet closed TCP flows (called every few seconds of capture time)."""
@@ -621,7 +632,7 @@ class FlowTable:
         while True:
             while cands:
                 f, last = cands.pop()
-                if f.seen == last and self.table.get(f.key, (None,))[0] is f:
+                if f.seen == last and self.table.get(f.key, _NONE)[0] is f:
                     self._weird(f, "flow_cap_evicted", now, f"{self.nflows} live flows (cap {self.max_flows})",
                                 source="flows")
                     self.evicted += 1

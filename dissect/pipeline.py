@@ -280,8 +280,14 @@ class Pipeline:
         for name, proto in self.detector.protos.items():
             if proto.finalize is None:
                 continue
-            extra = proto.finalize(self.shared.get(name), records)
-            for r in extra or ():
+            try:
+                extra = list(proto.finalize(self.shared.get(name), records) or ())
+            except Exception as e:
+                if self.options.strict:
+                    raise
+                extra = [Weird(ts=self.stats.last_ts or 0.0, uid=None, name="analyzer_exception",
+                               source=name, addl=f"{name} finalize: {type(e).__name__}: {e}"[:200])]
+            for r in extra:
                 records.setdefault(r.__table__, []).append(r)
         ext = self.extractor
         if ext is not None and hasattr(ext, "close"):

@@ -246,6 +246,22 @@ def test_zeek_conn_states(packets, state):
     assert one(run(packets)).state == state
 
 
+def icmp(ts, src, dst, typ, code=0, n=56):
+    return Packet(ts, 4, src, dst, 1, typ, code, 0, 0, 0, 0, b"p" * n, n, 28 + n, 42 + n)
+
+
+def test_icmp_echo_request_and_reply_are_one_flow():
+    a = run([icmp(1.0, A, B, 8), icmp(1.1, B, A, 0), icmp(2.0, A, B, 8), icmp(2.1, B, A, 0),
+             icmp(3.0, B, A, 3, 1)])
+    echo, unreach = sorted(a.records["flows"], key=lambda f: f.ts)
+    assert (echo.proto, echo.orig_h, echo.orig_p, echo.resp_p) == ("icmp", "10.0.0.1", 8, 0)
+    assert (echo.orig_pkts, echo.resp_pkts, echo.orig_bytes, echo.state) == (2, 2, 112, "SF")
+    assert (unreach.orig_h, unreach.orig_p, unreach.resp_p, unreach.state) == ("10.0.0.2", 3, 1, "S0")
+    # a reply seen first makes its receiver the originator
+    f = one(run([icmp(1.0, B, A, 0)]))
+    assert (f.orig_h, f.orig_p, f.resp_pkts, f.history) == ("10.0.0.1", 8, 1, "^")
+
+
 def test_port_reuse_after_close_starts_a_new_flow():
     first = handshake(1.0) + [tcp(1.5, A, 40000, B, 80, RST | ACK, 101, 501)]
     second = handshake(3.0, isn_c=9000, isn_s=7000)
