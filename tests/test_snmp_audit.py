@@ -385,3 +385,20 @@ def test_loose_keys_file_is_a_weird_in_every_run(tmp_path):
     a = analyze([AUDIT_PCAP], snmp_keys=k)
     names = [w.name for w in a.records.get("weirds", [])]
     assert names.count("snmp_keys_file_readable") == 1
+
+
+def test_supplied_passwords_are_checked_against_the_list_without_hashing(tmp_path):
+    if not AUDIT_PCAP.exists():
+        pytest.skip("audit sample missing")
+    k = tmp_path / "k.toml"
+    k.write_text('[[user]]\nname = "weakUser"\nauth_password = "password1"\npriv_password = "password1"\n'
+                 '[[user]]\nname = "strongUser"\nauth_password = "Zq8#vLp2!mXr9w"\n')
+    os.chmod(k, 0o600)
+    a = analyze([AUDIT_PCAP], snmp_keys=k)
+    weak = {x.subject: x.password for x in by_kind(a.records["snmp_findings"], "v3_weak_password")}
+    assert weak == {"weakUser": "password1"}
+    # weakUser's messages are now decrypted and authenticated as SHA-1
+    rows = [r for r in a.records["snmp_pdus"] if r.user == "weakUser"]
+    assert rows and all(r.auth == "ok" and r.auth_proto == "sha1" and r.privacy == "decrypted" for r in rows)
+    assert not by_kind(a.records["snmp_findings"], "v3_encrypted_no_key") or \
+        {x.subject for x in by_kind(a.records["snmp_findings"], "v3_encrypted_no_key")} == {"strongUser"}

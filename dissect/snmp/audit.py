@@ -306,6 +306,7 @@ def _community_findings(pdus: list, guessable: set[str]) -> list[SnmpFinding]:
                     a.add(r, agent, manager, r.request_id)
                     a.extra[err or "unanswered"] += 1
 
+    answering = {agent for (_c, agent), st in per.items() if st["ans"]}
     for (com, agent), st in per.items():
         acc = st["acc"]
         if st["ans"]:
@@ -332,6 +333,8 @@ def _community_findings(pdus: list, guessable: set[str]) -> list[SnmpFinding]:
         af = authfail.get(agent)
         if verdict == "rejected" and af is not None:
             bits.append(f"agent sent {af.count} authenticationFailure traps")
+        elif verdict == "rejected" and agent not in answering:
+            bits.append("the agent answered nothing in this capture (no agent there, or one-way capture?)")
         if default:
             bits.append("default/guessable community")
         out.append(acc.finding(sev, kind, com, acc.evidence("; ".join(bits)), verdict))
