@@ -18,8 +18,10 @@ Keys file formats (``--snmp-keys FILE``; the format is detected from the content
 
    Passwords are localised with the authoritative engine id of each message (the agent's for
    Get/Set/Trap, the receiver's for an Inform); the privacy key is localised with the auth
-   protocol's hash. Localised keys (``auth_key``/``priv_key``) need ``engine_id`` unless the
-   capture has a single engine. ``password = "..."`` sets both passwords at once.
+   protocol's hash. A localised key (``auth_key``/``priv_key``, e.g. from a device's config) fits
+   one engine only: give its ``engine_id`` (without it the key is tried on every engine).
+   ``password = "..."`` sets both passwords at once. Several entries may share a name (one per
+   engine); an entry with ``engine_id`` is tried before the generic one.
 
 2. Wireshark's ``snmp_users`` UAT file (Preferences > Protocols > SNMP > Users table), one user
    per line: ``engine_id,"userName","auth model","authPassword","priv protocol","privPassword"``
