@@ -33,7 +33,7 @@ from typing import Any
 
 from dissect.mime import records as R
 from dissect.mime.decoders import decoder_for
-from dissect.mime.headers import HeaderBlock, parse_fields, parse_header_block
+from dissect.mime.headers import STRUCTURED_LIMIT, HeaderBlock, parse_fields, parse_header_block
 
 __all__ = ["MimeStream"]
 
@@ -132,7 +132,10 @@ class MimeStream:
         self._root = root
         if content_type:
             ct = content_type.replace("\r", " ").replace("\n", " ").encode("utf-8", "replace")
-            self._parse(b"Content-Type: " + ct + b"\r\n\r\n")
+            try:
+                self._parse(b"Content-Type: " + ct[:STRUCTURED_LIMIT] + b"\r\n\r\n")
+            except Exception as e:  # noqa: BLE001
+                self._guard(e)
 
     # --- public API --------------------------------------------------------------------------
 
