@@ -12,7 +12,7 @@ DEMO_OUT ?= demo-out
 # System packages the tests need: tshark/dumpcap (oracle + live capture), tcpdump, the real
 # protocol peers used to re-create samples and by the live test (swaks, net-snmp, nginx, curl),
 # and Debian's chromium for the report's browser test.
-APT_TEST_PKGS = tshark tcpdump swaks snmpd snmptrapd snmp nginx-light curl chromium chromium-driver
+APT_TEST_PKGS = tshark tcpdump swaks snmpd snmptrapd snmp nginx-light curl chromium chromium-driver hashcat pocl-opencl-icd ocl-icd-libopencl1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help venv demo test test-fast deps-system bench fuzz samples docs clean
