@@ -43,13 +43,10 @@ def to_epoch(s: pd.Series) -> np.ndarray:
     if s is None or len(s) == 0:
         return np.zeros(0, dtype="float64")
     if pd.api.types.is_datetime64_any_dtype(s):
-        ns = s.astype("int64") if not s.isna().any() else None
-        if ns is not None:
-            return ns.to_numpy(dtype="float64") / 1e9
-        out = np.full(len(s), np.nan)
-        ok = s.notna().to_numpy()
-        out[ok] = s[ok].astype("int64").to_numpy(dtype="float64") / 1e9
-        return out
+        # any resolution (ns, us, ms...), tz-aware or naive (taken as UTC); NaT -> NaN
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        return ((s - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).astype("float64").to_numpy()
     return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
 
 

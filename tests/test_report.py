@@ -399,3 +399,11 @@ def test_build_report_api(tmp_path):
     assert p == tmp_path / "sub" / "report.html" and p.stat().st_size > 4_000_000
     text = p.read_text()
     assert text.count("<script") >= 3 and "http://" not in text.split("<script>")[0]
+
+
+def test_to_epoch_any_datetime_resolution():
+    for unit in ("ns", "us", "ms", "s"):
+        s = pd.Series(pd.to_datetime([1_700_000_000.25, None], unit="s", utc=True)).astype(f"datetime64[{unit}, UTC]")
+        got = agg.to_epoch(s)
+        assert got[0] == pytest.approx(1_700_000_000.25 if unit in ("ns", "us", "ms") else 1_700_000_000.0)
+        assert np.isnan(got[1])

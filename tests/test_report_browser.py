@@ -267,3 +267,54 @@ def test_report_in_headless_chromium(report_file):
     assert total == rep.charts
     assert probe["overview"]["plots"] >= 5        # bytes, packets, mix, talkers, conversations (+ matrix)
     assert probe["mail"]["plots"] >= 2 and probe["http"]["plots"] >= 3 and probe["snmp"]["plots"] >= 2
+
+
+def _load(br: Chromium, url: str) -> None:
+    br.open_page()
+    br.send("Emulation.setDeviceMetricsOverride", {"width": 1400, "height": 900, "deviceScaleFactor": 1,
+                                                   "mobile": False})
+    br.send("Page.navigate", {"url": url})
+    deadline = time.monotonic() + 90
+    while not br.evaluate("window.__reportReady === true"):
+        assert time.monotonic() < deadline, "charts never finished drawing"
+        br.pump(0.2)
+    br.pump(0.5)
+
+
+def test_hostile_capture_report_runs_nothing(tmp_path):
+    """Markup from a capture (URI, Host, subject, filename, community...) shows as text and runs nothing."""
+    import dissect
+    from dissect.reports.builder import render_report
+    from test_report import XSS, write_hostile_capture
+
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium; `make test` installs it)")
+    cap = write_hostile_capture(tmp_path / "hostile.pcap")
+    rep = render_report(dissect.analyze([str(cap)], show_secrets=True), show_secrets=True)
+    assert rep.failures == []
+    page = tmp_path / "hostile.html"
+    page.write_text(rep.html, encoding="utf-8")
+    url = page.resolve().as_uri()
+    br = Chromium(binary)
+    try:
+        _load(br, url)
+        ran = br.evaluate("window.__xss")
+        cells = br.evaluate("Array.from(document.querySelectorAll('td')).map(td => td.textContent)")
+        svg_text = br.evaluate("Array.from(document.querySelectorAll('.js-plotly-plot text'))"
+                               ".map(t => t.textContent)")
+        injected = br.evaluate("document.querySelectorAll('main script:not(.figdata), main img, main b, main [onerror]').length")
+        probe = br.evaluate(CHART_PROBE)
+    finally:
+        br.close()
+    assert ran is None, f"capture markup executed (window.__xss = {ran})"
+    assert injected == 0
+    assert XSS in cells                                  # e.g. the subject, shown as text
+    assert any(c.startswith("/" + XSS) for c in cells)   # the URI
+    assert any("<b>evil<script>" in t for t in svg_text)  # a chart label (Host), as text in the SVG
+    errors = [e for e in br.events if e["method"] in ("Runtime.exceptionThrown",)
+              or (e["method"] == "Runtime.consoleAPICalled" and e["params"].get("type") == "error")]
+    assert errors == []
+    requests = [e["params"]["request"]["url"] for e in br.events if e["method"] == "Network.requestWillBeSent"]
+    assert [u for u in requests if u != url and not u.startswith(("data:", "blob:"))] == []
+    assert all(s["with_data"] == s["plots"] for s in probe.values())
