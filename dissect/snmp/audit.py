@@ -708,6 +708,11 @@ def finalize(shared: Any, records_by_table: dict[str, list]) -> list:
         for r in pdus:
             if r.community:
                 local.append(r.community.encode("utf-8", "surrogateescape"))
+                if r.community.startswith("0x"):   # binary communities are shown as 0x-hex
+                    try:
+                        local.append(bytes.fromhex(r.community[2:]))
+                    except ValueError:
+                        pass
         for s in samples:
             if s[2]:
                 local.append(bytes(s[2]))
