@@ -53,6 +53,7 @@ SCAN_MIN_AGENTS = 16              # one manager, this many agents, mostly unansw
 GUESSING_MIN_WRONG_DIGESTS = 3    # this many wrongDigests reports: password guessing
 ENUM_MIN_USERS = 3                # this many distinct unknown users: user enumeration
 CRACK_SAMPLES_PER_USER = 8        # messages per (user, engine) used to confirm a found password
+MAX_CAPTURE_WORDS = 1000         # communities/user names of the capture tried as v3 passwords
 HASHCAT_MAX_MSG = 1500            # hashcat's SNMPv3 modes take messages up to 1500 octets
 
 
@@ -718,6 +719,8 @@ def finalize(shared: Any, records_by_table: dict[str, list]) -> list:
                 local.append(bytes(s[2]))
         keys = getattr(shared, "keys", None)
         cache = getattr(keys, "cache", None)
+        # a scan can bring thousands of communities: each costs 1 MiB hashes, so keep the first ones
+        local = list(dict.fromkeys(w for w in local if w))[:MAX_CAPTURE_WORDS]
         targets = crack(samples, local + words, cache, known, keys)
         by_user: dict[bytes, list[CrackTarget]] = defaultdict(list)
         for t in targets:
