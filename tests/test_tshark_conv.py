@@ -13,6 +13,7 @@ tshark runs at test time (skipped when it is not installed; CI installs it).
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import shutil
 import subprocess
@@ -75,7 +76,7 @@ def run_tshark(path: Path) -> tuple[dict[str, Counter], dict[str, Counter]]:
 
 
 def ours(path: Path) -> tuple[dict[str, Counter], dict[str, Counter]]:
-    a = dissect.analyze([str(path)])
+    a = dissect.analyze([str(path)], protocols=())     # flows do not depend on the analyzers
     frames = {"tcp": Counter(), "udp": Counter()}
     nbytes = {"tcp": Counter(), "udp": Counter()}
     for r in a.records.get("flows", ()):
@@ -100,9 +101,19 @@ def _captures() -> list[Path]:
     return caps
 
 
+@pytest.fixture(scope="module")
+def tshark_views():
+    """tshark over every capture at once (subprocesses in parallel), computed on first use."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    caps = _captures()
+    with ThreadPoolExecutor(max_workers=max(2, (os.cpu_count() or 2))) as ex:
+        return dict(zip(caps, ex.map(run_tshark, caps)))
+
+
 @pytest.mark.parametrize("path", _captures(), ids=lambda p: str(p).split("captures/")[-1].replace(str(SAMPLES), "samples"))
-def test_conversations_equal_tshark(path: Path):
-    want_frames, want_bytes = run_tshark(path)
+def test_conversations_equal_tshark(path: Path, tshark_views):
+    want_frames, want_bytes = tshark_views[path]
     for d in (want_frames, want_bytes):
         for c in d.values():
             for k in [k for k, v in c.items() if v == 0]:
