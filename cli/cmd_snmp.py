@@ -120,7 +120,7 @@ def pdu_line(r, show_secrets: bool) -> str:
 def list_pdus(
     captures: list[str] = typer.Argument(..., help="Capture files (pcap, pcapng, optionally .gz); '-' reads stdin."),
     snmp_keys: Optional[Path] = typer.Option(None, "--snmp-keys", help="SNMPv3 keys file (TOML or Wireshark snmp_users) to authenticate and decrypt v3."),
-    agent: Optional[list[str]] = typer.Option(None, "--agent", help="Only PDUs to or from this address (repeatable)."),
+    agent: Optional[list[str]] = typer.Option(None, "--agent", help="Only PDUs to or from this address, or v1 traps with this agent-addr (repeatable)."),
     community: Optional[list[str]] = typer.Option(None, "--community", help="Only v1/v2c PDUs with this community (repeatable)."),
     user: Optional[list[str]] = typer.Option(None, "--user", help="Only v3 PDUs of this USM user (repeatable)."),
     pdu_type: Optional[list[str]] = typer.Option(None, "--type", help="Only these PDU types: get, getnext, response, set, trap, getbulk, inform, trapv2, report, encrypted."),
@@ -149,7 +149,7 @@ def list_pdus(
     shown = 0
     counts = {"pdus": 0, "requests": 0, "answered": 0, "unanswered": 0, "decrypted": 0, "encrypted": 0}
     for r in pdus:
-        if agents and r.src_h not in agents and r.dst_h not in agents:
+        if agents and r.src_h not in agents and r.dst_h not in agents and r.agent_addr not in agents:
             continue
         if comms and r.community not in comms:
             continue
