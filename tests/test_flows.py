@@ -435,3 +435,47 @@ def test_analysis_tables_and_attributes():
     assert len(a.weirds) == 0 and list(a.weirds.columns)[:3] == ["ts", "uid", "name"]
     with pytest.raises(AttributeError):
         a.no_such_table
+
+
+# --------------------------------------------------------------------------------------------
+# hostile packet sequences
+# --------------------------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_hosts = st.sampled_from([A, B, socket.inet_aton("10.0.0.3")])
+_packet = st.builds(
+    lambda ts, src, dst, proto, sport, dport, flags, seq, ack, win, payload, extra, trunc: Packet(
+        ts, 4, src, dst, proto, sport, dport, flags if proto == TCP else 0, seq, ack, win, payload,
+        len(payload) + extra, 40 + len(payload) + extra, 54 + len(payload), trunc and extra > 0),
+    st.floats(0, 1000, allow_nan=False), _hosts, _hosts, st.sampled_from([TCP, TCP, UDP, 1, 47]),
+    st.sampled_from([25, 80, 161, 7, 40000, 40001]), st.sampled_from([25, 80, 161, 9, 40000]),
+    st.integers(0, 63), st.one_of(st.integers(0, 2**32 - 1), st.integers(2**32 - 50, 2**32 - 1)),
+    st.integers(0, 2**32 - 1), st.integers(0, 3), st.binary(max_size=40), st.integers(0, 20),
+    st.booleans())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(packets=st.lists(_packet, max_size=60), sort=st.booleans(), max_flows=st.integers(1, 5),
+       ooo=st.integers(1, 64))
+def test_any_packet_sequence_gives_records_and_conserves_packets(packets, sort, max_flows, ooo):
+    """Random flags, sequence numbers, truncation, port reuse, caps: no exception, and every
+    packet is counted in exactly one flow record."""
+    if sort:
+        packets.sort(key=lambda p: p.ts)
+    caps = Caps()
+    caps.max_flows = max_flows
+    caps.tcp_ooo_bytes = ooo
+    caps.tcp_ooo_segments = 3
+    caps.udp_idle_timeout = 30
+    caps.flow_idle_timeout = 100
+    a = run(packets, caps=caps)
+    flows = a.records.get("flows", [])
+    assert sum(f.orig_pkts + f.resp_pkts for f in flows) == len(packets)
+    assert sum(f.orig_frame_bytes + f.resp_frame_bytes for f in flows) == sum(p.frame_len for p in packets)
+    for f in flows:
+        assert f.state in {"S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH",
+                           "SH", "SHR", "OTH"}
+        assert f.missed_bytes >= 0 and f.duration >= 0
+    crashes = [w.addl for w in a.records.get("weirds", []) if w.name == "analyzer_exception"]
+    assert not crashes
