@@ -677,7 +677,7 @@ def finalize(shared: Any, records_by_table: dict[str, list]) -> list:
         extra.append(_weird(W_REEDER_CAP, f"{hits} decryption attempts skipped"))
 
     words = builtin_wordlist()
-    cap = getattr(getattr(options, "caps", None), "snmp_wordlist_words", 100_000)
+    cap = getattr(getattr(options, "caps", None), "snmp_wordlist_words", 20_000)
     wl_path = getattr(options, "snmp_wordlist", None)
     if wl_path is not None:
         try:
@@ -687,7 +687,8 @@ def finalize(shared: Any, records_by_table: dict[str, list]) -> list:
             user_words = []
         if len(user_words) > cap:
             user_words = user_words[:cap]
-            extra.append(_weird(W_WORDLIST_CAP, f"{wl_path}: first {cap} words tried"))
+            extra.append(_weird(W_WORDLIST_CAP, f"{wl_path}: first {cap} words tried (raise it with --cap "
+                                                f"snmp_wordlist_words=N, or crack the --hashcat export)"))
         words = words + user_words
     guessable = {_text(w).casefold() for w in words}
 
