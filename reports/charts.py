@@ -1,5 +1,9 @@
 """Plotly figure builders used by the sections (always from aggregated data).
 
+Figures are plain ``{"data": [...], "layout": {...}}`` dicts in plotly.js's own schema (the
+report only needs the JSON; building ``plotly.graph_objects`` figures validated and deep-copied
+the template per chart and made a report ten times slower to build).
+
 Category labels that come from the capture are HTML-escaped before they reach plotly (plotly
 renders a subset of HTML in labels); plotly shows the entities as the original characters.
 """
@@ -9,12 +13,36 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-import plotly.graph_objects as go
 
 from dissect.reports.aggregate import bin_centers_iso
 from dissect.reports.html import esc
 
-__all__ = ["time_bars", "hbar", "stacked_bars", "heatmap", "hist_bars"]
+__all__ = ["Fig", "time_bars", "hbar", "stacked_bars", "heatmap", "hist_bars"]
+
+
+class Fig(dict):
+    """A plotly.js figure as a dict, with the two plotly.graph_objects methods the sections use."""
+
+    def __init__(self, data: list | dict | None = None):
+        if isinstance(data, dict):
+            data = [data]
+        super().__init__(data=list(data or []), layout={})
+
+    def add_trace(self, trace: dict) -> "Fig":
+        self["data"].append(trace)
+        return self
+
+    def update_layout(self, **kw: Any) -> "Fig":
+        _merge(self["layout"], kw)
+        return self
+
+
+def _merge(dst: dict, src: dict) -> None:
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            _merge(dst[k], v)
+        else:
+            dst[k] = v
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6",
            "#9d755d", "#bab0ac"]
@@ -34,12 +62,12 @@ def _labels(values: Sequence[Any]) -> list[str]:
 
 
 def time_bars(series: dict[str, np.ndarray], edges: np.ndarray, width: float, ytitle: str,
-              xtitle: str = "time (UTC)") -> go.Figure:
+              xtitle: str = "time (UTC)") -> Fig:
     """Stacked bars per time bin, one trace per label."""
     x = bin_centers_iso(edges)
-    fig = go.Figure()
+    fig = Fig()
     for i, (name, ys) in enumerate(series.items()):
-        fig.add_trace(go.Bar(x=x, y=[float(v) for v in ys], name=esc(name), marker_color=_color(name, i),
+        fig.add_trace(dict(type="bar", x=x, y=[float(v) for v in ys], name=esc(name), marker={"color": _color(name, i)},
                              offset=0, width=width * 1000.0 * 0.95,
                              hovertemplate="%{x}<br>" + esc(name) + ": %{y:,.0f}<extra></extra>"))
     fig.update_layout(barmode="stack", bargap=0, legend={"orientation": "h", "y": -0.2},
@@ -49,11 +77,11 @@ def time_bars(series: dict[str, np.ndarray], edges: np.ndarray, width: float, yt
 
 
 def hbar(labels: Sequence[Any], values: Sequence[float], xtitle: str, ytitle: str,
-         color: str = "#4c78a8", hover_fmt: str = ",.0f") -> go.Figure:
+         color: str = "#4c78a8", hover_fmt: str = ",.0f") -> Fig:
     """Horizontal bars, largest on top."""
     labs = _labels(labels)
     vals = [float(v) for v in values]
-    fig = go.Figure(go.Bar(x=vals[::-1], y=labs[::-1], orientation="h", marker_color=color,
+    fig = Fig(dict(type="bar", x=vals[::-1], y=labs[::-1], orientation="h", marker={"color": color},
                            hovertemplate="%{y}: %{x:" + hover_fmt + "}<extra></extra>"))
     n = max(len(labs), 1)
     fig.update_layout(xaxis={"title": {"text": xtitle}}, yaxis={"title": {"text": ytitle}, "automargin": True,
@@ -63,17 +91,17 @@ def hbar(labels: Sequence[Any], values: Sequence[float], xtitle: str, ytitle: st
 
 
 def stacked_bars(categories: Sequence[Any], stacks: dict[str, Sequence[float]], xtitle: str, ytitle: str,
-                 horizontal: bool = True) -> go.Figure:
+                 horizontal: bool = True) -> Fig:
     """Bars per category, stacked by ``stacks`` keys (e.g. outcome per server)."""
     cats = _labels(categories)
-    fig = go.Figure()
+    fig = Fig()
     for i, (name, vals) in enumerate(stacks.items()):
         v = [float(x) for x in vals]
         if horizontal:
-            fig.add_trace(go.Bar(y=cats[::-1], x=v[::-1], name=esc(name), orientation="h",
-                                 marker_color=_color(name, i)))
+            fig.add_trace(dict(type="bar", y=cats[::-1], x=v[::-1], name=esc(name), orientation="h",
+                                 marker={"color": _color(name, i)}))
         else:
-            fig.add_trace(go.Bar(x=cats, y=v, name=esc(name), marker_color=_color(name, i)))
+            fig.add_trace(dict(type="bar", x=cats, y=v, name=esc(name), marker={"color": _color(name, i)}))
     n = max(len(cats), 1)
     if horizontal:
         fig.update_layout(barmode="stack", xaxis={"title": {"text": xtitle}},
@@ -86,11 +114,11 @@ def stacked_bars(categories: Sequence[Any], stacks: dict[str, Sequence[float]], 
 
 
 def heatmap(z: np.ndarray, rows: Sequence[Any], cols: Sequence[Any], xtitle: str, ytitle: str,
-            ztitle: str) -> go.Figure:
+            ztitle: str) -> Fig:
     r, c = _labels(rows), _labels(cols)
     zz = np.asarray(z, dtype="float64")
     text = [[f"{v:,.0f}" for v in row] for row in zz]
-    fig = go.Figure(go.Heatmap(z=[[None if v == 0 else float(v) for v in row] for row in zz], x=c, y=r,
+    fig = Fig(dict(type="heatmap", z=[[None if v == 0 else float(v) for v in row] for row in zz], x=c, y=r,
                                colorscale="Blues", colorbar={"title": {"text": ztitle}},
                                text=text, hovertemplate="%{y} → %{x}<br>%{text} " + esc(ztitle) + "<extra></extra>"))
     n = max(len(r), 1)
@@ -102,14 +130,14 @@ def heatmap(z: np.ndarray, rows: Sequence[Any], cols: Sequence[Any], xtitle: str
 
 
 def hist_bars(edges: np.ndarray, counts: np.ndarray, xtitle: str, ytitle: str, name: str = "",
-              log_x: bool = False, color: str = "#4c78a8") -> go.Figure:
+              log_x: bool = False, color: str = "#4c78a8") -> Fig:
     """A histogram already computed (edges, counts), drawn as bars."""
     edges = np.asarray(edges, dtype="float64")
     mids = ((edges[:-1] + edges[1:]) / 2.0).tolist()
     widths = np.diff(edges).tolist()
     labels = [f"{a:.3g}–{b:.3g}" for a, b in zip(edges[:-1], edges[1:])]
-    fig = go.Figure(go.Bar(x=mids, y=[int(c) for c in counts], width=widths, name=esc(name),
-                           marker_color=color, customdata=labels,
+    fig = Fig(dict(type="bar", x=mids, y=[int(c) for c in counts], width=widths, name=esc(name),
+                           marker={"color": color}, customdata=labels,
                            hovertemplate="%{customdata}: %{y}<extra></extra>"))
     fig.update_layout(bargap=0.02, xaxis={"title": {"text": xtitle}, "type": "log" if log_x else "linear"},
                       yaxis={"title": {"text": ytitle}})

@@ -186,23 +186,72 @@ class Chart(Block):
     chart_id: str = ""
 
     def render(self) -> str:
-        import plotly.io as pio
-
         fig = self.fig
+        if hasattr(fig, "to_plotly_json"):          # a plotly.graph_objects figure works too
+            fig = fig.to_plotly_json()
         lines = wrap_words(self.subtitle, 100 if self.wide else 85) if self.subtitle else []
         sub = "".join(f"<br><sup>{esc(x)}</sup>" for x in lines)
-        fig.update_layout(
-            title={"text": esc(self.title) + sub},
-            margin={"l": 60, "r": 20, "t": 50 + 16 * len(lines), "b": 60},
-            template="plotly_white", font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, "
-                                                     "'Helvetica Neue', Arial, sans-serif", "size": 12},
-        )
-        spec = pio.to_json(fig, validate=False, pretty=False)
+        layout = _merge_layout(THEME, fig.get("layout") or {})
+        layout["title"] = {"text": esc(self.title) + sub, "x": 0.02, "xanchor": "left"}
+        layout["margin"] = {"l": 60, "r": 20, "t": 50 + 16 * len(lines), "b": 60}
+        spec = json.dumps(_clean({"data": fig.get("data") or [], "layout": layout}), default=_json_default,
+                          separators=(",", ":"), allow_nan=False)
         cls = "chart wide" if self.wide else "chart"
         return (f'<div class="{cls}"><div class="plot" id="{esc(self.chart_id)}" '
                 f'data-title="{esc(self.title)}"></div>'
                 f'<script type="application/json" class="figdata" data-target="{esc(self.chart_id)}">'
                 f'{safe_json(spec)}</script></div>')
+
+
+_AXIS = {"gridcolor": "#e5ecf6", "zerolinecolor": "#d0d7e2", "linecolor": "#c8d0da", "automargin": True,
+         "title": {"standoff": 8}}
+#: the look of plotly's "plotly_white" template, spelled out (no template object per chart)
+THEME = {
+    "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff", "hovermode": "closest",
+    "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif",
+             "size": 12, "color": "#2a3f5f"},
+    "colorway": ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6",
+                 "#9d755d", "#bab0ac"],
+    "xaxis": _AXIS, "yaxis": _AXIS, "hoverlabel": {"align": "left"},
+}
+
+
+def _merge_layout(base: dict, over: dict) -> dict:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge_layout(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _clean(o: Any) -> Any:
+    """NaN/inf -> None (JSON has no NaN; plotly treats null as a gap), recursively."""
+    if isinstance(o, float):
+        return None if (o != o or o in (math.inf, -math.inf)) else o
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    return o
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        f = float(o)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(o, (np.bool_,)):
+        return bool(o)
+    if isinstance(o, (pd.Timestamp,)):
+        return o.isoformat()
+    if o is pd.NA or o is pd.NaT:
+        return None
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def wrap_words(text: str, width: int) -> list[str]:

@@ -14,6 +14,7 @@
       try {
         var spec = JSON.parse(n.textContent);
         var el = document.getElementById(n.getAttribute("data-target"));
+        if (spec.layout && spec.layout.height) { el.style.height = spec.layout.height + "px"; }
         pending.push(Plotly.newPlot(el, spec.data || [], spec.layout || {}, config));
       } catch (e) {
         errors.push("chart " + n.getAttribute("data-target") + ": " + e);
