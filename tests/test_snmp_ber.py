@@ -536,3 +536,10 @@ def test_pyasn1_oracle_v1_trap(ent, addr, generic, specific, stamp, vbs):
         int(api.get_generic_trap(dpdu)), int(api.get_specific_trap(dpdu)), int(api.get_timestamp(dpdu)))
     assert [(v.oid, v.value_int) for v in m.pdu.varbinds] == [
         (".".join(map(str, tuple(o))), int(v)) for o, v in api.get_varbinds(dpdu)]
+
+
+def test_damaged_pdu_header_keeps_what_was_read():
+    body = seq(0xA0, integer(77), b"\x02\x00", integer(0), seq(0x30, b""))  # empty error-status
+    m = decode_message(seq(0x30, integer(1), octets(b"public"), body))
+    assert m.error is None and m.pdu.type == "get" and m.pdu.request_id == 77 and m.pdu.truncated
+    assert m.pdu.error_status is None and m.weirds[0][0] == "snmp_bad_ber_integer"

@@ -343,11 +343,34 @@ def _decode_varbinds(buf: bytes, vs: int, ve: int, pdu: Pdu, lim: Limits, weirds
 
 
 def _decode_pdu(buf: bytes, off: int, end: int, lim: Limits, weirds: list) -> Pdu:
-    """A PDU at ``off``; raises BerError when its header is unusable."""
+    """A PDU at ``off``; raises BerError only when its tag is unusable (a damaged header gives a
+    partial PDU marked ``truncated``, with a weird)."""
     tag, vs, ve = tlv(buf, off, end, lim.length)
     if tag not in PDU_TYPES:
         raise BerError(f"unknown PDU tag 0x{tag:02x}", "snmp_unknown_pdu_type")
     pdu = Pdu(tag)
+    try:
+        nxt = _decode_pdu_header(buf, tag, vs, ve, pdu, lim, weirds)
+    except BerError as e:
+        # the PDU type is known; keep what was read of its header (a partial row is better
+        # than none for pairing and the audit) and report the damage
+        weirds.append((e.name, f"{pdu.type} header: {e}"))
+        pdu.truncated = True
+        return pdu
+    try:
+        ls, le = expect(buf, nxt, ve, SEQUENCE, "variable-bindings", lim.length)
+    except BerError as e:
+        weirds.append((e.name, str(e)))
+        pdu.truncated = True
+        return pdu
+    _decode_varbinds(buf, ls, le, pdu, lim, weirds)
+    if le != ve:
+        weirds.append(("snmp_trailing_bytes", f"{ve - le} octets after the varbind list"))
+    return pdu
+
+
+def _decode_pdu_header(buf: bytes, tag: int, vs: int, ve: int, pdu: Pdu, lim: Limits, weirds: list) -> int:
+    """The fields before the varbind list; returns the offset of the list."""
     if tag == 0xA4:  # v1 Trap-PDU
         s, e = expect(buf, vs, ve, OID, "enterprise", lim.length)
         pdu.enterprise = oid_str(read_oid(buf, s, e, lim.oid_arcs))
@@ -371,6 +394,10 @@ def _decode_pdu(buf: bytes, off: int, end: int, lim: Limits, weirds: list) -> Pd
         pdu.request_id = read_int(buf, s, e)
         s, e = expect(buf, e, ve, INTEGER, "error-status", lim.length)
         a = read_int(buf, s, e)
+        if tag == 0xA5:
+            pdu.non_repeaters = a
+        else:
+            pdu.error_status = a
         s, e = expect(buf, e, ve, INTEGER, "error-index", lim.length)
         b = read_int(buf, s, e)
         if tag == 0xA5:
@@ -378,16 +405,7 @@ def _decode_pdu(buf: bytes, off: int, end: int, lim: Limits, weirds: list) -> Pd
         else:
             pdu.error_status, pdu.error_index = a, b
         nxt = e
-    try:
-        ls, le = expect(buf, nxt, ve, SEQUENCE, "variable-bindings", lim.length)
-    except BerError as e:
-        weirds.append((e.name, str(e)))
-        pdu.truncated = True
-        return pdu
-    _decode_varbinds(buf, ls, le, pdu, lim, weirds)
-    if le != ve:
-        weirds.append(("snmp_trailing_bytes", f"{ve - le} octets after the varbind list"))
-    return pdu
+    return nxt
 
 
 def decode_scoped_pdu(buf: bytes, off: int, end: int, msg: Message, lim: Limits = DEFAULT_LIMITS,
