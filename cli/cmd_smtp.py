@@ -167,9 +167,10 @@ def mail_rows(records) -> list[MailRow]:
         if not rs:
             code = t.data_reply_code or t.mail_reply_code
             stage = "MAIL" if t.mail_reply_code and t.mail_reply_code >= 400 else "DATA"
+            enh = t.enhanced_status or _enhanced_in(t.last_reply, code)
             rows.append(MailRow(t.ts, t.uid, t.trans_depth, frm, "-", subj, mid, t.outcome, stage, code,
-                                t.enhanced_status, t.data_reply_text or t.last_reply or "",
-                                _reason(t.outcome, code, t.enhanced_status, t.last_reply)))
+                                enh, t.data_reply_text or t.last_reply or "",
+                                _reason(t.outcome, code, enh, t.last_reply)))
             continue
         for r in rs:
             if r.outcome != "accepted":
@@ -199,6 +200,16 @@ def mail_rows(records) -> list[MailRow]:
                                 enh, text, reason))
     rows.sort(key=lambda m: (not m.failed, m.ts, m.uid, m.trans_depth))
     return rows
+
+
+def _enhanced_in(reply, code) -> Optional[str]:
+    """The enhanced status code in a 'NNN x.y.z text' reply line, if any."""
+    import re
+
+    m = re.match(r"^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b", reply or "")
+    if m and code and m.group(1)[0] == str(code)[0]:
+        return m.group(1)
+    return None
 
 
 def _reason(result: str, code, enh, text) -> str:
