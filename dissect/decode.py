@@ -183,16 +183,16 @@ class PacketDecoder:
     # -- entry point -------------------------------------------------------------------
     def decode(self, ts: float, linktype: int, data: bytes, wire_len: int):
         """One frame -> a Packet, or None (not IP, malformed, or a fragment still pending)."""
-        if len(data) < wire_len:
+        n = len(data)
+        if n < wire_len:
             self.truncated += 1
             if self.truncated == 1:
-                self._weird(ts, "truncated_packet", f"first frame cut by the snap length: {len(data)} of "
+                self._weird(ts, "truncated_packet", f"first frame cut by the snap length: {n} of "
                             f"{wire_len} bytes captured (later ones are only counted)", "capture")
         if linktype == 1:
             self._eth += 1
             # Ethernet fast path, inlined; first the commonest shape of all: IPv4 without options,
             # not a fragment, carrying TCP, entirely captured
-            n = len(data)
             if n >= 54 and data[12] == 8 and data[13] == 0:
                 vhl, tlen, frag, proto, src, dst = _IP4F(data, 14)
                 if vhl == 0x45 and proto == 6 and not frag & 0x3FFF and 40 <= tlen <= n - 14:
@@ -203,6 +203,17 @@ class PacketDecoder:
                         return Packet(ts, 4, src, dst, 6, sport, dport, flags, seq, ack, win,
                                       data[34 + doff:14 + tlen], tlen - 20 - doff, tlen, wire_len, False)
                 return self._ip4(ts, data, 14, wire_len)
+            if n >= 74 and data[12] == 0x86 and data[13] == 0xDD:
+                # IPv6 without extension headers, carrying TCP, entirely captured
+                vtcfl, plen, nxt, _hlim, src, dst = _IP6(data, 14)
+                if nxt == 6 and vtcfl >> 28 == 6 and 20 <= plen <= n - 54:
+                    sport, dport, seq, ack, offx, flags, win = _TCP(data, 54)
+                    doff = (offx >> 4) << 2
+                    if 20 <= doff <= plen:
+                        self._protos[6] += 1
+                        return Packet(ts, 6, src, dst, 6, sport, dport, flags, seq, ack, win,
+                                      data[54 + doff:54 + plen], plen - doff, plen + 40, wire_len, False)
+                return self._ip6(ts, data, 14, wire_len)
             if n >= 14:
                 et = (data[12] << 8) | data[13]
                 if et == 0x0800:
