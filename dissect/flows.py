@@ -255,47 +255,56 @@ class FlowTable:
         self.conversations: dict[tuple, list] = {}  # (a, b) -> [flows, packets, bytes]
 
     # -- the hot path ------------------------------------------------------------------------
-    def packet(self, p) -> None:
+    def packet(self, p, TCP=TCP, UDP=UDP, ACK=ACK, SYN=SYN, CLOSED=CLOSED, PARTIAL=PARTIAL,
+               _DBIT=_DBIT, _ABIT=_ABIT) -> None:
+        """One decoded packet (the hot path: constants are bound as default arguments)."""
         ent = self.table.get((p.src, p.dst, p.sport, p.dport, p.proto))
         if ent is None:
             ent = self._new(p)
         flow, d = ent
-        proto = p.proto
-        if proto == TCP and p.flags & SYN and not p.flags & ACK and \
-                (flow.done or flow.st[d] in (CLOSED, RESET)):
-            # a new connection on the 5-tuple of a closed one
-            self._end(flow, flow.last, "reused")
-            flow, d = self._new(p)
         ts = p.ts
-        flow.seen = ts
-        if ts > flow.last and not flow.done:
-            flow.last = ts
-        c = flow.c
-        c[d] += 1
-        c[2 + d] += p.ip_len
-        c[4 + d] += p.frame_len
-        if p.truncated:
-            flow.truncated = True
-        if proto == TCP:
+        if p.proto == TCP:
             flags = p.flags
+            if flags & 0x12 == SYN and (flow.done or flow.st[d] >= CLOSED):
+                # SYN without ACK on the 5-tuple of a closed connection: a new connection
+                self._end(flow, flow.last, "reused")
+                flow, d = self._new(p)
+            flow.seen = ts
+            if ts > flow.last and not flow.done:
+                flow.last = ts
+            c = flow.c
+            c[d] += 1
+            c[2 + d] += p.ip_len
+            c[4 + d] += p.frame_len
+            if p.truncated:
+                flow.truncated = True
             plen = p.payload_len
             if flags & 7 or flow.st[d] < PARTIAL:
                 self._tcp_flags(flow, d, flags, plen)
             elif plen:
                 if not flow.hbits & _DBIT[d]:
                     flow.add_hist("D", d)
-            elif not flow.hbits & _ABIT[d] and flags & ACK:
+            elif flags & ACK and not flow.hbits & _ABIT[d]:
                 flow.add_hist("A", d)
             rs = flow.rs
             if rs[d].segment(flags, p.seq, p.payload, plen, ts) and plen:
                 flow.add_scaled("T", d)
             if flags & ACK and rs[1 - d].segs:
                 rs[1 - d].acked(p.ack, ts)
-            if p.win == 0 and not flags & (SYN | RST):
+            if not p.win and not flags & 6:       # zero window (not on SYN or RST)
                 flow.add_scaled("W", d)
-        elif proto == UDP:
-            plen = p.payload_len
-            c[6 + d] += plen
+            return
+        flow.seen = ts
+        if ts > flow.last:
+            flow.last = ts
+        c = flow.c
+        c[d] += 1
+        c[2 + d] += p.ip_len
+        c[4 + d] += p.frame_len
+        c[6 + d] += p.payload_len
+        if p.truncated:
+            flow.truncated = True
+        if p.proto == UDP:
             if not flow.hbits & _DBIT[d]:
                 flow.add_hist("D", d)
             a = flow.analyzer
@@ -306,8 +315,6 @@ class FlowTable:
                     self._fail(flow, e, ts)
             elif flow.probe is not None:
                 self._probe_data(flow, d, p.payload, ts)
-        else:
-            c[6 + d] += p.payload_len
 
     # -- flow creation -----------------------------------------------------------------------
     def _new(self, p) -> tuple[Flow, int]:
