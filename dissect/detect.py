@@ -5,6 +5,8 @@ Order, as in Wireshark's dissector tables followed by its heuristic dissectors:
 1. ``Options.decode_as`` (port -> protocol name): the user's word wins, on either port;
 2. well-known ports (``Protocol.tcp_ports`` / ``udp_ports``), responder port first; ports that
    are known but not parsed (``Protocol.labels``, e.g. smtps on 465) only name the service;
+   other well-known ports (dns, ssl, ssh...: :data:`PORT_LABELS_TCP`) give a label too, but
+   the probes still run and an analyzer that recognises the flow replaces the label;
 3. content probes on the first bytes of each direction: the flow's bytes are buffered (up to
    :data:`PROBE_BYTES` per direction, :data:`PROBE_EVENTS` chunks) until a probe answers, then
    replayed to the chosen analyzer in their original order. A probe that raises counts as "no".
@@ -19,7 +21,7 @@ from typing import Any
 from dissect.analyzer import Protocol, protocols
 
 __all__ = ["Detector", "ProbeState", "PROBE_BYTES", "PROBE_EVENTS", "validate_decode_as",
-           "SERVICE_PORTS"]
+           "SERVICE_PORTS", "PORT_LABELS_TCP", "PORT_LABELS_UDP"]
 
 #: bytes per direction buffered while probing; a probe that has not answered by then is "no"
 PROBE_BYTES = 4096
@@ -34,6 +36,22 @@ SERVICE_PORTS = frozenset({
     6379, 6443, 6667, 8000, 8008, 8080, 8081, 8443, 8888, 9000, 9042, 9092, 9200, 9300, 9418,
     11211, 27017,
 })
+
+
+#: service labels of well-known ports we do not parse (Zeek/IANA names). Only a guess from the
+#: port: they never stop a content probe, and an analyzer that recognises the flow wins.
+PORT_LABELS_TCP = {
+    21: "ftp", 22: "ssh", 23: "telnet", 53: "dns", 110: "pop3", 135: "dce_rpc", 139: "netbios-ssn",
+    143: "imap", 179: "bgp", 389: "ldap", 443: "ssl", 445: "smb", 636: "ldaps", 853: "dns-over-tls",
+    990: "ftps", 993: "imaps", 995: "pop3s", 1433: "mssql", 1521: "oracle", 1883: "mqtt",
+    3306: "mysql", 3389: "rdp", 5222: "xmpp", 5432: "postgresql", 5900: "vnc", 6379: "redis",
+    6443: "ssl", 8443: "ssl", 9200: "elasticsearch", 27017: "mongodb",
+}
+PORT_LABELS_UDP = {
+    53: "dns", 67: "dhcp", 68: "dhcp", 69: "tftp", 123: "ntp", 137: "netbios-ns", 138: "netbios-dgm",
+    443: "quic", 500: "ike", 514: "syslog", 1812: "radius", 1813: "radius", 1900: "ssdp",
+    3478: "stun", 4500: "ike", 5353: "mdns", 5355: "llmnr",
+}
 
 
 def validate_decode_as(decode_as: dict[int, str], known: dict[str, Protocol] | None = None) -> None:
@@ -86,6 +104,11 @@ class Detector:
             return p, p.name
         label = self.labels.get(resp_p) or self.labels.get(orig_p)
         return None, label
+
+    def port_label(self, transport: str, orig_p: int, resp_p: int) -> str | None:
+        """A label for a well-known port we do not parse (responder port first)."""
+        table = PORT_LABELS_TCP if transport == "tcp" else PORT_LABELS_UDP
+        return table.get(resp_p) or table.get(orig_p)
 
     def probe_state(self, transport: str) -> "ProbeState | None":
         if not self.probers:

@@ -408,6 +408,7 @@ class FlowTable:
         if label is not None:
             flow.service = label
             return False
+        flow.service = det.port_label(transport, flow.orig_p, flow.resp_p)
         ps = det.probe_state(transport)
         if ps is None:
             return False
