@@ -43,6 +43,9 @@ def test_transactions_match_manifest(name):
     sessions = a.records["smtp_sessions"]
     assert all(s.helo == exp["helo"] for s in sessions)
     assert not any(s.incomplete for s in sessions)
+    if "auth_user" in exp:
+        assert [(s.auth_mechanism, s.auth_user, s.auth_result) for s in sessions] == \
+            [(exp["auth_mechanism"], exp["auth_user"], exp["auth_result"])]
     for t, e in zip(got, exp["transactions"]):
         assert t.mail_from == e["mail_from"]
         assert t.outcome == e["outcome"], (t.trans_depth, t.last_reply)

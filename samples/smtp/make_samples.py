@@ -4,7 +4,7 @@
 Runs an aiosmtpd server (the policy handler below: accepts, rejects a recipient with 550,
 tempfails with 451/452, rejects at end of data with 554, AUTH PLAIN/LOGIN/CRAM-MD5, STARTTLS
 with a self-signed certificate made at run time) and drives it with swaks and Python's smtplib
-(plus a raw socket client for PIPELINING), while tcpdump writes one capture per scenario.
+(plus curl, and a raw socket client for PIPELINING), while tcpdump writes one capture per scenario.
 ``manifest.json`` records what was sent (addresses, subjects, Message-IDs, attachment names,
 decoded sizes and SHA-256) and what the server received; the tests compare against it.
 
@@ -277,7 +277,7 @@ def main() -> int:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for tool in ("tcpdump", "swaks"):
+    for tool in ("tcpdump", "swaks", "curl"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is needed")
     tmp = Path(tempfile.mkdtemp(prefix="smtp-samples-"))
@@ -420,6 +420,26 @@ def main() -> int:
                     "subject": "After RSET", "message_id": m2["Message-ID"],
                     "recipients": [{"address": "carol@sample.example", "reply_code": 250,
                                     "outcome": "accepted"}]}])
+
+        # 4b. curl as the client: AUTH LOGIN, one accepted and one refused recipient (allowed to fail)
+        body = (b"From: curl@sample.example\r\nTo: alice@sample.example\r\nSubject: sent by curl\r\n"
+                b"Message-ID: <curl-1@sample.example>\r\n\r\nhello from curl\r\n.leading dot\r\n")
+        msgfile = tmp / "curl-msg.txt"
+        msgfile.write_bytes(body)
+        with Capture(out / "smtp-curl.pcap", PORT):
+            subprocess.run(["curl", "-s", f"smtp://{HOST}:{PORT}/curl.sample.example", "--mail-from",
+                            "curl@sample.example", "--mail-rcpt", "alice@sample.example", "--mail-rcpt",
+                            "nosuchuser@sample.example", "--mail-rcpt-allowfails", "--upload-file", str(msgfile),
+                            "--user", f"bob:{USERS['bob']}", "--login-options", "AUTH=LOGIN"],
+                           check=True, timeout=60)
+        record("smtp-curl.pcap", client="curl", helo="curl.sample.example", auth_mechanism="LOGIN",
+               auth_user="bob", auth_result="success", transactions=[
+                   {"mail_from": "curl@sample.example", "outcome": "accepted", "data_reply_code": 250,
+                    "subject": "sent by curl", "message_id": "<curl-1@sample.example>",
+                    "size": len(body), "sha256": hashlib.sha256(body).hexdigest(),
+                    "recipients": [{"address": "alice@sample.example", "reply_code": 250, "outcome": "accepted"},
+                                   {"address": "nosuchuser@sample.example", "reply_code": 550,
+                                    "enhanced_status": "5.1.1", "outcome": "rejected"}]}])
 
         # 5. STARTTLS on a port the analyzer must find by content (swaks)
         with Capture(out / "smtp-starttls-swaks.pcap", ALT_PORT):
