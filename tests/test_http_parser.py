@@ -470,3 +470,21 @@ def test_authorization_user_and_secret():
     assert tx[0].origin == "http://o.example"
     tx, _, _ = run(ev, credentials=True)
     assert tx[0].password == "s3cr3t"
+
+
+def test_binary_junk_resyncs_silently_and_linearly():
+    rng = random.Random(7)
+    junk = bytes(rng.getrandbits(8) for _ in range(300_000)).replace(b"HTTP/", b"XXXX/")
+    sink: list = []
+    an = HttpAnalyzer(FlowContext.for_test(sink, options=Options(strict=True)))
+    an.feed(ORIG, b"\x16\x03\x01\x00\xa5", 0.0)        # TLS on port 80
+    for i in range(0, len(junk), 1400):
+        an.feed(ORIG, junk[i:i + 1400], 0.0)
+    an.feed(ORIG, b"\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\n", 1.0)
+    an.feed(RESP, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2.0)
+    an.close(3.0)
+    tx = [r for r in sink if isinstance(r, HttpTransaction)]
+    assert [t.uri for t in tx] == ["/after"]
+    names = Counter(r.name for r in sink if isinstance(r, Weird))
+    assert names["http_bad_request_line"] == 1 and names["http_resync_skipped"] == 1
+    assert an.sides[0].scanned < 2 * len(junk)

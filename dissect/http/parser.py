@@ -391,6 +391,10 @@ class _Side:
                 if self.resyncing:
                     self.skipped += raw_len
                 return  # leading empty lines are tolerated (RFC 9112 2.2)
+            if self.resyncing and (line[:5] != b"HTTP/" if not self.is_req else
+                                   not (65 <= line[0] <= 90 and b" HTTP/" in line)):
+                self.skipped += raw_len   # cheap rejection while resynchronising
+                return
             head = an.parse_start(self, line, lts, ts)
             if head is None:
                 if self.resyncing:
