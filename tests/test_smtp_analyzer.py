@@ -379,6 +379,8 @@ def test_lmtp_one_reply_per_recipient():
     assert (u1.final_reply_code, u1.delivery) == (250, "accepted")
     assert (u2.final_reply_code, u2.delivery) == (None, "rejected")
     assert (u3.final_reply_code, u3.final_enhanced_status, u3.delivery) == (452, "4.2.2", "tempfail")
+    tx = one(t, "smtp_transactions")
+    assert tx.outcome == "accepted" and tx.data_reply_code == 452   # partly delivered; the failing reply kept
     assert weirds(t) == []
 
 

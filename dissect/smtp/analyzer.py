@@ -1104,12 +1104,15 @@ class SmtpAnalyzer(Analyzer):
         def klass(code: int) -> str:
             return "accepted" if 200 <= code < 300 else ("tempfail" if 400 <= code < 500 else "rejected")
 
-        if dr is not None:
+        finals = [r.final for r in accepted if r.final is not None] if self.s_lmtp else []
+        if finals:
+            # LMTP: one final reply per recipient; the message was accepted if any recipient got it
+            # (smtp_recipients.delivery has each one's result)
+            codes = [f.code for f in finals]
+            outcome = ("accepted" if any(200 <= c < 300 for c in codes) else
+                       "tempfail" if any(400 <= c < 500 for c in codes) else "rejected")
+        elif dr is not None:
             outcome = klass(dr.code)
-            if self.s_lmtp and dr.code < 400:
-                finals = [r.final for r in accepted if r.final is not None]
-                if finals and any(f.code >= 400 for f in finals):
-                    outcome = "accepted"  # partly: per-recipient finals tell the rest
         elif mr is not None and mr.code >= 400:
             outcome = klass(mr.code)
         elif t.rcpts and len(answered) == len(t.rcpts) and not accepted:
