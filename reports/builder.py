@@ -271,7 +271,7 @@ def render_report(analysis: Any, *, show_secrets: bool = False, title: str | Non
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; "
+        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; "
         "font-src data:; connect-src 'none'\">"
         f"<title>{esc(title)}</title><style>{_asset('report.css')}</style></head><body>"
         f"<header><div class=\"hwrap\"><h1>{esc(title)}</h1>"

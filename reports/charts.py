@@ -70,7 +70,7 @@ def time_bars(series: dict[str, np.ndarray], edges: np.ndarray, width: float, yt
         fig.add_trace(dict(type="bar", x=x, y=[float(v) for v in ys], name=esc(name), marker={"color": _color(name, i)},
                              offset=0, width=width * 1000.0 * 0.95,
                              hovertemplate="%{x}<br>" + esc(name) + ": %{y:,.0f}<extra></extra>"))
-    fig.update_layout(barmode="stack", bargap=0, legend={"orientation": "h", "y": -0.2},
+    fig.update_layout(barmode="stack", bargap=0, legend={"orientation": "h", "y": -0.2, "traceorder": "normal"},
                       xaxis={"title": {"text": xtitle}, "type": "date"},
                       yaxis={"title": {"text": ytitle}, "rangemode": "tozero"})
     return fig
@@ -106,10 +106,10 @@ def stacked_bars(categories: Sequence[Any], stacks: dict[str, Sequence[float]], 
     if horizontal:
         fig.update_layout(barmode="stack", xaxis={"title": {"text": xtitle}},
                           yaxis={"title": {"text": ytitle}, "automargin": True, "type": "category"},
-                          height=max(320, min(900, 100 + 24 * n)), legend={"orientation": "h", "y": -0.25})
+                          height=max(320, min(900, 100 + 24 * n)), legend={"orientation": "h", "y": -0.25, "traceorder": "normal"})
     else:
         fig.update_layout(barmode="stack", xaxis={"title": {"text": xtitle}, "type": "category"},
-                          yaxis={"title": {"text": ytitle}}, legend={"orientation": "h", "y": -0.25})
+                          yaxis={"title": {"text": ytitle}}, legend={"orientation": "h", "y": -0.25, "traceorder": "normal"})
     return fig
 
 

@@ -101,9 +101,9 @@ def community_table(ctx: ReportContext, pdus: pd.DataFrame, findings: pd.DataFra
 
     def verdict(r: pd.Series) -> str:
         if r["responses"] > 0 or r["answered_requests"] > 0:
-            return "accepted (responses came back)"
+            return "accepted"
         if r["requests"] > 0:
-            return "no response (rejected or dropped)"
+            return "no response"
         return "notifications only"
 
     g["verdict"] = g.apply(verdict, axis=1)
@@ -115,8 +115,9 @@ def community_table(ctx: ReportContext, pdus: pd.DataFrame, findings: pd.DataFra
         ["versions", "pdus", "requests", "answered_requests", "responses", "notifications", "agents", "managers",
          "agent_list", "first_seen", "last_seen"]
     return Table("Communities and their verdicts", g[cols], total=total, wide=True,
-                 note="verdict from the traffic: a response with the community means the agent accepted it "
-                      "(communities masked unless --show-secrets)")
+                 note="verdict from the traffic: accepted = a response came back with the community; no response = "
+                      "requests were never answered (rejected or dropped); audit_verdict = the audit's own verdict "
+                      "(authenticationFailure traps included). Communities masked unless --show-secrets")
 
 
 def v3_table(ctx: ReportContext, pdus: pd.DataFrame) -> Table | None:
