@@ -122,6 +122,7 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"HTTP transactions ({len(txns)} of {total}){' ' + day if day else ''}",
                       show_lines=False, expand=False)
         wide = console.width >= 140
+        mid = console.width >= 100
         table.add_column("time (UTC)", no_wrap=True)
         if wide:
             table.add_column("server", no_wrap=True)
@@ -131,7 +132,8 @@ def register(app: typer.Typer) -> None:
         table.add_column("size", justify="right", no_wrap=True)
         if wide:
             table.add_column("type", overflow="fold", max_width=24)
-        table.add_column("ttfb ms", justify="right", no_wrap=True)
+        if mid:
+            table.add_column("ttfb ms", justify="right", no_wrap=True)
         table.add_column("notes", overflow="fold", ratio=1)
         hdr_map: dict[tuple[str, int], list[Any]] = {}
         if headers:
@@ -155,6 +157,8 @@ def register(app: typer.Typer) -> None:
                    safe(_clip(t.uri if t.method == "CONNECT" else (t.host or "") + (t.uri or ""), 200)), safe(status_s), _size(size),
                    safe(_clip((t.response_content_type or "").split(";")[0], 30)),
                    "" if t.ttfb is None else f"{t.ttfb * 1000:.1f}", safe(_clip(", ".join(notes), 120))]
+            if not mid:
+                del row[7]
             if not wide:
                 del row[6], row[1]
             table.add_row(*row)
