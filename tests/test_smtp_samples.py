@@ -43,6 +43,9 @@ def test_transactions_match_manifest(name):
     sessions = a.records["smtp_sessions"]
     assert all(s.helo == exp["helo"] for s in sessions)
     assert not any(s.incomplete for s in sessions)
+    assert all(s.lmtp == exp.get("lmtp", False) for s in sessions)
+    if "port" in exp:
+        assert all(s.server_port == exp["port"] for s in sessions)
     if "auth_user" in exp:
         assert [(s.auth_mechanism, s.auth_user, s.auth_result) for s in sessions] == \
             [(exp["auth_mechanism"], exp["auth_user"], exp["auth_result"])]

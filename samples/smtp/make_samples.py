@@ -39,11 +39,13 @@ from email.utils import make_msgid
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 HOST = "127.0.0.1"
 PORT = 2525          # a port the analyzer knows
 ALT_PORT = 10025     # detected by content (220 greeting + EHLO)
+LMTP_PORT = 10024    # LMTP (RFC 2033), detected by content (LHLO)
 USERS = {"alice": "wonderland-42", "bob": "builder-7"}   # test accounts (see README.md)
 
 
@@ -81,6 +83,11 @@ class Policy:
         self.n += 1
         self.received.append({"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
                               "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+        if isinstance(server, LMTP):
+            # RFC 2033: one reply per accepted recipient, in RCPT order
+            return "\r\n".join(
+                f"452 4.2.2 <{a}> mailbox over quota" if a.startswith("overquota") else
+                f"250 2.0.0 <{a}> delivered to mailbox" for a in envelope.rcpt_tos)
         if b"X-Test-Policy: reject" in data:
             return "554 5.7.1 Message rejected: content violates local policy"
         if b"X-Test-Policy: tempfail" in data:
@@ -116,6 +123,11 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 class MyController(Controller):
     def factory(self):
         return CramSMTP(self.handler, **self.SMTP_kwargs)
+
+
+class LmtpController(Controller):
+    def factory(self):
+        return LMTP(self.handler, **self.SMTP_kwargs)
 
 
 def make_cert(d: Path) -> tuple[Path, Path]:
@@ -292,6 +304,10 @@ def main() -> int:
                          auth_require_tls=False, authenticator=authenticator)
         c.start()
         ctls.append(c)
+    c = LmtpController(handler, hostname=HOST, port=LMTP_PORT, server_hostname="lmtp.sample.example",
+                       ident="Sample LMTP (aiosmtpd)")
+    c.start()
+    ctls.append(c)
     manifest: dict = {"server": "aiosmtpd", "port": PORT, "alt_port": ALT_PORT, "users": USERS,
                       "captures": {}}
     import smtplib
@@ -477,6 +493,29 @@ def main() -> int:
              "size": received[2]["size"], "sha256": received[2]["sha256"],
              "dsn": {"original_message_id": "<invoice-2026-11@sample.example>",
                      "recipient": "ghost@far.example", "action": "failed", "status": "5.1.1"}}])
+        # 7. LMTP: one reply per accepted recipient after the data (aiosmtpd LMTP, raw client)
+        lm = simple("Local delivery", "list@sample.example", ["alice@sample.example"], "Delivered by LMTP.\n")
+        with Capture(out / "lmtp-per-recipient.pcap", LMTP_PORT):
+            pipelined_session(LMTP_PORT, [
+                (b"LHLO mda.sample.example\r\n", 1),
+                (b"MAIL FROM:<list@sample.example>\r\n", 1),
+                (b"RCPT TO:<alice@sample.example>\r\n", 1),
+                (b"RCPT TO:<nosuchuser@sample.example>\r\n", 1),
+                (b"RCPT TO:<overquota@sample.example>\r\n", 1),
+                (b"DATA\r\n", 1),
+                (wire(lm), 2),                     # two accepted recipients: two replies
+                (b"QUIT\r\n", 1),
+            ])
+        record("lmtp-per-recipient.pcap", client="raw socket", server="aiosmtpd LMTP", helo="mda.sample.example",
+               port=LMTP_PORT, lmtp=True, transactions=[
+                   {"mail_from": "list@sample.example", "outcome": "accepted", "subject": "Local delivery",
+                    "message_id": lm["Message-ID"],
+                    "recipients": [
+                        {"address": "alice@sample.example", "reply_code": 250, "outcome": "accepted",
+                         "final_reply_code": 250},
+                        {"address": "nosuchuser@sample.example", "reply_code": 550, "outcome": "rejected"},
+                        {"address": "overquota@sample.example", "reply_code": 250, "outcome": "accepted",
+                         "final_reply_code": 452}]}])
         manifest["received"] = handler.received
     finally:
         for c in ctls:
