@@ -147,11 +147,13 @@ def test_agrees_with_zeek_http_log(capture, log):
                 if zv != ov and (name, zf) not in EXPLAINED:
                     mismatches.append((_key(z), zf, zv, ov))
         extra = set(mine) - {_key(z) for z in zrows}
-        # wikipedia.pcap: Zeek's opt.basic baseline only holds port 80 transactions of the first
-        # connections; every extra one of ours must at least be a complete, paired transaction.
-        for k in extra:
-            assert mine[k].status_code is not None and mine[k].method is not None, k
-        if name != "wikipedia.pcap":
+        # wikipedia.pcap: connection 141.142.220.118:35634 was already open when the capture started
+        # (no SYN; its first packet is "GET / HTTP/1.1", answered "304 Not Modified"). Zeek does not
+        # log HTTP on such a partial connection; we do, as a complete, paired transaction.
+        if name == "wikipedia.pcap":
+            assert [(k[1], mine[k].method, mine[k].uri, mine[k].status_code) for k in extra] == [
+                ("35634", "GET", "/", 304)]
+        else:
             assert not extra, extra
     else:
         # .cut logs without connection ids: compare the rows as multisets of the columns they have
