@@ -171,6 +171,35 @@ def _raw_param(value: str | None, name: str) -> str | None:
     return "; ".join(f"{k}={v}" if k != name else v for k, v in segs)
 
 
+class _Params:
+    """Parameters of one header value, parsed at most once."""
+
+    __slots__ = ("value", "fn", "cache", "raw")
+
+    def __init__(self, value: str | None, fn):
+        self.value = value
+        self.fn = fn
+        self.cache: dict | None = None
+        self.raw: dict = {}
+
+    def __call__(self, name: str) -> str | None:
+        if not self.value:
+            return None
+        if self.fn is _simple_param:
+            if self.cache is None:
+                self.cache = {}
+                for k, v in raw_params(self.value):
+                    if k not in self.cache:
+                        self.raw[k] = v
+                        self.cache[k] = v[1:-1] if len(v) >= 2 and v[0] == v[-1] == '"' else v
+            return self.cache.get(name)
+        return self.fn(self.value, name)
+
+
+def _simple_param(value: str | None, name: str) -> str | None:  # marker; see _Params
+    return _Params(value, _simple_param)(name)
+
+
 def _lenient_param(value: str | None, name: str) -> str | None:
     """Fallback parameter decoder: RFC 2231 segments by index, charset from the first, 2047."""
     if not value:
@@ -181,7 +210,8 @@ def _lenient_param(value: str | None, name: str) -> str | None:
         if v.startswith('"') and v.endswith('"') and len(v) >= 2:
             v = re.sub(r"\\(.)", r"\1", v[1:-1])
         if k == name:
-            plain = v
+            if plain is None:
+                plain = v
         elif k.startswith(name + "*"):
             rest = k[len(name) + 1:]
             enc = rest.endswith("*") or rest == ""
@@ -264,6 +294,7 @@ def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text
     # Fast path: plain ASCII parameters without RFC 2231/2047, comments or escapes parse the same
     # way by hand (the stdlib's structured parse costs ~1 ms per header: 10k parts = 10 s).
     simple = all(v is None or _simple(v) for v in (ctype_raw, cd_raw))
+    fn_raw: str | None = None
     msg = None
     if top or not simple:
         msg = _try(blk, lambda: _PARSER.parsebytes(
@@ -304,26 +335,32 @@ def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text
                 nm = _try(blk, lambda: collapse_rfc2231_value(nm))
             blk.filename = nm
     else:  # simple values, or the stdlib refused the block: our own reading
+        # one pass over each header's parameters (simple values need no RFC 2231 reassembly)
+        param = _lenient_param if not simple else _simple_param
+        ct_p = _Params(ctype_raw, param)
+        cd_p = _Params(cd_raw, param)
         if ctype_raw:
             main = ctype_raw.split(";", 1)[0].strip().lower()
             if _CTYPE.fullmatch(main):
                 blk.content_type = main
             else:
                 blk.defects += 1
-            blk.boundary = _lenient_param(ctype_raw, "boundary")
-            cs = _lenient_param(ctype_raw, "charset")
+            blk.boundary = ct_p("boundary")
+            cs = ct_p("charset")
             blk.charset = cs.lower() if cs else None
-            rt = _lenient_param(ctype_raw, "report-type")
+            rt = ct_p("report-type")
             blk.report_type = rt.lower() if rt else None
         cte = get_raw("content-transfer-encoding")
         blk.cte = cte.strip().lower() if cte else None
-        cd = get_raw("content-disposition")
-        if cd:
-            blk.disposition = cd.split(";", 1)[0].strip().lower() or None
-            blk.filename = _lenient_param(cd, "filename")
-            blk.form_name = _lenient_param(cd, "name")
+        if cd_raw:
+            blk.disposition = cd_raw.split(";", 1)[0].strip().lower() or None
+            blk.filename = cd_p("filename")
+            blk.form_name = cd_p("name")
         if blk.filename is None:
-            blk.filename = _lenient_param(ctype_raw, "name")
+            blk.filename = ct_p("name")
+        if simple:   # the raw parameter is the (quoted) value as sent
+            fn_raw = cd_p.raw.get("filename") if cd_p("filename") is not None else \
+                (ct_p.raw.get("name") if ct_p("name") is not None else "")
     if msg is not None:
         blk.defects += len(getattr(msg, "defects", ()) or ())
     if blk.filename is not None:
@@ -331,7 +368,10 @@ def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text
     blk.form_name = _clean(blk.form_name)
     if blk.charset is not None:
         blk.charset = _clean(str(blk.charset))
-    blk.filename_raw = _raw_param(get_raw("content-disposition"), "filename") or _raw_param(ctype_raw, "name")
+    if fn_raw is not None:
+        blk.filename_raw = fn_raw or None
+    else:
+        blk.filename_raw = _raw_param(cd_raw, "filename") or _raw_param(ctype_raw, "name")
 
     if top:
         def hdr(name: str) -> str | None:
