@@ -465,3 +465,16 @@ def test_stream_split_anywhere_gives_the_same_frames(step, fmt):
     base = frames_of([str(src)])[0]
     got = list(open_stream(_Trickle(data, step), "trickle"))
     assert got == base
+
+
+def test_stdin_terminal_is_an_error(monkeypatch):
+    class Tty(io.BytesIO):
+        def isatty(self):
+            return True
+
+        @property
+        def buffer(self):
+            return self
+    monkeypatch.setattr(sys, "stdin", Tty(b""))
+    with pytest.raises(CaptureError, match="standard input is a terminal"):
+        read_frames(["-"])

@@ -304,6 +304,14 @@ def _fileobj_is_regular(fileobj) -> bool:
 def open_path(path: str) -> Source:
     """Open ``path`` (``"-"`` = stdin) as a :class:`Source`; user errors -> CaptureError."""
     if path == "-":
+        if sys.stdin is None:
+            raise CaptureError("-: no standard input")
+        try:
+            tty = sys.stdin.isatty()
+        except (ValueError, OSError):
+            tty = False
+        if tty:
+            raise CaptureError("-: standard input is a terminal; pipe a capture into it (e.g. `cat x.pcap | ...`)")
         stdin = sys.stdin.buffer
         return Source("<stdin>", stdin, regular=_fileobj_is_regular(stdin), owned=False)
     try:
