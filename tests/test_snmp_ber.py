@@ -543,3 +543,19 @@ def test_damaged_pdu_header_keeps_what_was_read():
     m = decode_message(seq(0x30, integer(1), octets(b"public"), body))
     assert m.error is None and m.pdu.type == "get" and m.pdu.request_id == 77 and m.pdu.truncated
     assert m.pdu.error_status is None and m.weirds[0][0] == "snmp_bad_ber_integer"
+
+
+def test_non_snmp_datagrams_do_not_flood_the_weirds():
+    from dissect.analyzer import FlowContext
+    from dissect.options import Options
+    from dissect.snmp.analyzer import SnmpAnalyzer
+
+    sink: list = []
+    an = SnmpAnalyzer(FlowContext("Cn", "10.0.0.1", 4000, "10.0.0.2", 161, "udp", sink.append, Options(strict=True)))
+    for i in range(1000):
+        an.feed(0, b"\x17\x03\x03 not snmp %d" % i, float(i))
+    an.feed(0, v2c(0xA0, seq(0x30, OID_SYSDESCR, b"\x05\x00")), 2000.0)
+    an.close(3000.0)
+    names = [r.name for r in sink if r.__table__ == "weirds"]
+    assert len(names) == 17 and names[-1] == "snmp_flow_not_snmp"
+    assert sum(r.__table__ == "snmp_pdus" for r in sink) == 1

@@ -38,6 +38,7 @@ W_PENDING_CAP = declare("snmp_pending_cap", "Too many SNMP requests awaiting a r
 W_AUTH_SAMPLES_CAP = declare("snmp_auth_samples_cap", "The number of authenticated SNMPv3 messages kept for the audit hit its cap", "info")
 W_TCP_RESYNC = declare("snmp_tcp_resync", "SNMP over TCP: bytes that do not start a message were skipped to the next message", "warning")
 W_TCP_NOT_SNMP = declare("snmp_tcp_not_snmp", "SNMP over TCP: too much data without a message; the rest of this direction is ignored", "warning")
+W_NOT_SNMP = declare("snmp_flow_not_snmp", "Many undecodable messages in a row on one flow; the rest are not reported one by one", "info")
 W_UNMATCHED = declare("snmp_unmatched_response", "An SNMP Response/Report matched no pending request of the flow", "info")
 W_USM_ERROR = declare("snmp_usm_error", "The SNMPv3 key store failed on a message (authentication or decryption not done)", "error")
 W_DECRYPTED_BAD = declare("snmp_decrypted_bad_pdu", "A decrypted ScopedPDU passed the check but its PDU is malformed", "warning")
@@ -154,6 +155,7 @@ class _Dir:
 
 class SnmpAnalyzer(Analyzer):
     source = "snmp"
+    BAD_REPORTED = 16   # undecodable messages in a row reported per flow before going quiet
 
     def __init__(self, ctx: FlowContext):
         super().__init__(ctx)
@@ -167,6 +169,7 @@ class SnmpAnalyzer(Analyzer):
         self.pending: dict[tuple, tuple[int, float, dict]] = {}
         self.dirs = (_Dir(), _Dir()) if self.tcp else None
         self.strict = bool(getattr(ctx.options, "strict", False))
+        self.bad_streak = 0
 
     # -- transport ------------------------------------------------------------------------------
 
@@ -290,9 +293,18 @@ class SnmpAnalyzer(Analyzer):
         """Decode one message and emit its records; False when it was not SNMP at all."""
         msg = decode_message(buf, self.lim)
         if msg.error is not None:
-            self.weird(msg.error[0], ts, msg.error[1])
             if msg.version is None:
+                # not SNMP at all: report the first ones, then stay quiet for this flow (a
+                # non-SNMP service on 161/162 must not flood the weirds table)
+                self.bad_streak += 1
+                if self.bad_streak <= self.BAD_REPORTED:
+                    self.weird(msg.error[0], ts, msg.error[1])
+                elif self.bad_streak == self.BAD_REPORTED + 1:
+                    self.weird(W_NOT_SNMP, ts, f"{self.BAD_REPORTED} malformed messages in a row; "
+                               "further ones of this flow are not reported")
                 return False
+            self.weird(msg.error[0], ts, msg.error[1])
+        self.bad_streak = 0
         v3 = msg.version == "3"
         auth = auth_proto = privacy = priv_proto = None
         if v3:
