@@ -592,3 +592,26 @@ def test_base64_message_rfc822_is_a_leaf_and_nested_same_boundary():
     assert ps["2"].content_type == "multipart/alternative" and ps["2.1"].size == 2
     assert s.defects == 1                    # the reused boundary is a defect...
     assert "mime_missing_close_boundary" not in weird_names(sink)   # ...but the outer one closes
+
+
+@pytest.mark.parametrize("rel", [
+    "suricata-verify/mime/mime-quoted-printable/input.pcap.imf_objects",
+    "suricata-verify/smtp-rfc2231/input.pcap.imf_objects",
+    "suricata-verify/smtp-long-DATA-line/input.pcap.imf_objects",
+    "suricata-verify/mime/mime-dec-parse-long-filename01/input.pcap.imf_objects",
+    "suricata-verify/smtp-attachment-md5/input.pcap.imf_objects",
+])
+def test_parameter_fast_path_equals_stdlib_path(rel, monkeypatch):
+    """Plain parameters are read by hand (speed); the result must be what policy.default gives."""
+    import dissect.mime.headers as H
+
+    data = only_file(rel)
+    fast = run(data)[1]
+    monkeypatch.setattr(H, "_simple", lambda v: False)
+    slow = run(data)[1]
+    assert parts_of(fast) == parts_of(slow)
+    gen = build_message() + b""
+    monkeypatch.undo()
+    a = run(gen)[1]
+    monkeypatch.setattr(H, "_simple", lambda v: False)
+    assert parts_of(run(gen)[1]) == parts_of(a)
