@@ -59,6 +59,11 @@ VLAN_TAGS = frozenset((0x8100, 0x88A8, 0x9100, 0x9200, 0x9300))
 MPLS = frozenset((0x8847, 0x8848))
 PPPOE_SESSION = 0x8864
 AF_INET6 = frozenset((10, 24, 28, 30))
+ETHERTYPE_NAMES = {0x0806: "ARP", 0x8035: "RARP", 0x88CC: "LLDP", 0x888E: "EAPOL", 0x8863: "PPPoE discovery",
+                   0x88F7: "PTP", 0x8809: "slow protocols (LACP)", 0x88E5: "MACsec", 0x8906: "FCoE",
+                   0x9000: "loopback", 0x22F0: "AVTP", 0x893A: "IEEE 1905", 0x22EA: "SRP", 0x88B8: "GOOSE",
+                   0x8892: "PROFINET", 0x88A4: "EtherCAT", 0x8137: "IPX", 0x809B: "AppleTalk",
+                   0x6003: "DECnet", 0x8870: "jumbo LLC", 0x88E1: "HomePlug AV", 0x8915: "RoCE"}
 
 # IPv6 extension headers we skip (hop-by-hop, routing, destination options, mobility, HIP, shim6,
 # experimental); 44 (fragment) and 51 (AH) are handled separately.
@@ -141,10 +146,23 @@ class PacketDecoder:
     def reassembled(self) -> int:
         return self.defrag.reassembled
 
+    @property
+    def non_ip_frames(self) -> int:
+        """Frames that carried no IP (sum of ``non_ip``)."""
+        return sum(self.non_ip.values())
+
+    def non_ip_labels(self) -> dict[str, int]:
+        """``non_ip`` with printable keys, e.g. ``{"ARP (0x0806)": 6, "802.3-llc": 4}``."""
+        out: dict[str, int] = {}
+        for k, v in self.non_ip.most_common():
+            label = f"{ETHERTYPE_NAMES.get(k, 'ethertype')} ({k:#06x})" if isinstance(k, int) else str(k)
+            out[label] = out.get(label, 0) + v
+        return out
+
     def stats(self) -> dict:
         return {"frames": self.frames, "linktypes": dict(self.linktypes),
                 "unknown_linktypes": dict(self.unknown_linktypes), "ip_protos": dict(self.ip_protos),
-                "non_ip": dict(self.non_ip), "truncated": self.truncated, "undecodable": self.undecodable, "malformed": self.malformed,
+                "non_ip": self.non_ip_labels(), "non_ip_frames": self.non_ip_frames, "truncated": self.truncated, "undecodable": self.undecodable, "malformed": self.malformed,
                 "fragments": self.fragments, "reassembled": self.reassembled,
                 "fragments_pending": self.defrag.pending}
 

@@ -357,3 +357,10 @@ def test_truncated_fragment_is_counted_not_malformed():
     p, d, w = one(frag[:200], wire_len=len(frag))
     assert p is None and d.truncated == 1 and d.undecodable == 1 and d.malformed == 0
     assert [x.name for x in w] == ["truncated_packet"] and d.defrag.pending == 0
+
+
+def test_non_ip_labels():
+    pkts, dec, _ = decode_all(corpus("captures/zeek/wikipedia.pcap"))
+    assert dec.non_ip_frames == 10
+    assert dec.non_ip_labels() == {"ARP (0x0806)": 6, "802.3-llc": 4}
+    assert dec.stats()["non_ip"] == {"ARP (0x0806)": 6, "802.3-llc": 4}
