@@ -104,7 +104,8 @@ def _load_keystore(options):
 class SnmpShared:
     """Per-run SNMP state shared by every flow's analyzer."""
 
-    AUTH_SAMPLES_CAP = 10_000
+    AUTH_SAMPLES_CAP = 10_000          # authenticated v3 messages kept for the audit...
+    AUTH_SAMPLES_BYTES = 32 << 20      # ...and their total size
     ENGINES_CAP = 65_536
 
     def __init__(self, options=None):
@@ -117,6 +118,7 @@ class SnmpShared:
         self.keys = _load_keystore(options)
         self.auth_samples: list[AuthSample] = []
         self.auth_samples_dropped = 0
+        self.auth_samples_bytes = 0
         #: (manager host, manager port, pairing key) -> analyzer holding that pending request;
         #: pairs answers that come back from another agent address/port (another flow).
         #: Bounded by the per-flow pending cap times the live flows.
@@ -383,14 +385,17 @@ class SnmpAnalyzer(Analyzer):
         if msg.auth_flag:
             auth = "unchecked"
             if msg.auth_offset is not None and msg.auth_len:
-                if len(sh.auth_samples) < sh.AUTH_SAMPLES_CAP:
+                if (len(sh.auth_samples) < sh.AUTH_SAMPLES_CAP
+                        and sh.auth_samples_bytes + len(buf) <= sh.AUTH_SAMPLES_BYTES):
+                    sh.auth_samples_bytes += len(buf)
                     s, d = self.ends[direction], self.ends[1 - direction]
                     sh.auth_samples.append(AuthSample(ts, self.ctx.uid, msg.user, msg.engine_id, buf,
                                                       msg.auth_offset, msg.auth_len,
                                                       f"{s[0]}:{s[1]}", f"{d[0]}:{d[1]}"))
                 else:
                     if not sh.auth_samples_dropped:
-                        self.weird(W_AUTH_SAMPLES_CAP, ts, f"{sh.AUTH_SAMPLES_CAP} samples kept")
+                        self.weird(W_AUTH_SAMPLES_CAP, ts, f"{len(sh.auth_samples)} samples "
+                                   f"({sh.auth_samples_bytes} octets) kept")
                     sh.auth_samples_dropped += 1
                 if ks is not None and msg.user is not None:
                     try:
