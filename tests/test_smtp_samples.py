@@ -213,3 +213,20 @@ def test_samples_are_small_and_real():
     for p in SAMPLES.glob("*.pcap"):
         assert p.stat().st_size < 200_000
         assert hashlib.sha256(p.read_bytes()).hexdigest()  # readable
+
+
+def test_bdat_chunking_exact_octets():
+    """BDAT chunks carry exact octets: a CRLF.CRLF and dot-leading lines inside are data (never an end
+    marker, never unstuffed); BDAT 0 LAST ends the message."""
+    name = "smtp-bdat-chunking.pcap"
+    e = CAPS[name]["transactions"][0]
+    a = analysis(name)
+    (t,) = txns(a)
+    assert t.data_mode == "BDAT" and (t.size, t.sha256) == (e["size"], e["sha256"])
+    parts = [p for p in a.records["mime_parts"] if p.uid == t.uid and p.trans_depth == t.trans_depth]
+    (att,) = [p for p in parts if p.filename]
+    x = e["attachments"][0]
+    assert (att.filename, att.size, att.sha256) == (x["filename"], x["size"], x["sha256"])
+    text = [p for p in parts if p.content_type == "text/plain"][0]
+    assert text.size == len(b"Binary attachment follows.\r\n.\r\n..two dots\r\n.\r\nend of text\r\n")
+    assert [w for w in a.records.get("weirds", []) if w.source == "smtp"] == []

@@ -62,6 +62,7 @@ class Policy:
         # advertise what the clients below use (aiosmtpd handles pipelined commands in order)
         responses.insert(-1, "250-PIPELINING")
         responses.insert(-1, "250-ENHANCEDSTATUSCODES")
+        responses.insert(-1, "250-CHUNKING")
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -96,7 +97,28 @@ class Policy:
 
 
 class CramSMTP(SMTP):
-    """aiosmtpd with CRAM-MD5 added (method name: '-' is written '__')."""
+    """aiosmtpd with CRAM-MD5 (method name: '-' is written '__') and RFC 3030 BDAT added."""
+
+    async def smtp_BDAT(self, arg):
+        parts = (arg or "").split()
+        if not parts or not parts[0].isdigit() or len(parts) > 2 or (len(parts) == 2 and parts[1].upper() != "LAST"):
+            await self.push("501 5.5.4 Syntax: BDAT <size> [LAST]")
+            return
+        size, last = int(parts[0]), len(parts) == 2
+        chunk = await self._reader.readexactly(size) if size else b""   # exact octets, no dot-stuffing
+        if not self.envelope.rcpt_tos:
+            await self.push("503 5.5.1 Error: need RCPT command")
+            return
+        buf = getattr(self, "_bdat_buf", b"") + chunk
+        if not last:
+            self._bdat_buf = buf
+            await self.push(f"250 2.0.0 {size} octets received")
+            return
+        self._bdat_buf = b""
+        self.envelope.content = self.envelope.original_content = buf
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push(status)
 
     async def auth_CRAM__MD5(self, _, args):
         challenge = b"<1896.697170952@sample.example>"
@@ -456,6 +478,35 @@ def main() -> int:
                     "recipients": [{"address": "alice@sample.example", "reply_code": 250, "outcome": "accepted"},
                                    {"address": "nosuchuser@sample.example", "reply_code": 550,
                                     "enhanced_status": "5.1.1", "outcome": "rejected"}]}])
+
+        # 4c. CHUNKING: BDAT chunks (one of them with CRLF.CRLF and a leading dot inside: data, not an
+        # end marker, never unstuffed), BDAT 0 LAST; pipelined with MAIL/RCPT (raw client)
+        att = bytes(range(256)) * 3 + b"\r\n.\r\n..\r\n"
+        bm = EmailMessage(policy=policy.SMTP)
+        bm["From"] = "chunker@sample.example"
+        bm["To"] = "alice@sample.example"
+        bm["Subject"] = "Binary by BDAT"
+        bm["Message-ID"] = "<bdat-1@sample.example>"
+        bm.set_content("Binary attachment follows.\n.\n..two dots\n.\nend of text\n")   # CRLF.CRLF inside
+        bm.add_attachment(att, maintype="application", subtype="octet-stream", filename="blob.bin")
+        raw = bm.as_bytes(policy=policy.SMTP)
+        c1, c2 = raw[:700], raw[700:]
+        with Capture(out / "smtp-bdat-chunking.pcap", PORT):
+            pipelined_session(PORT, [
+                (b"EHLO chunk.sample.example\r\n", 1),
+                (b"MAIL FROM:<chunker@sample.example> BODY=8BITMIME\r\nRCPT TO:<alice@sample.example>\r\n"
+                 b"BDAT %d\r\n" % len(c1) + c1, 3),
+                (b"BDAT %d\r\n" % len(c2) + c2 + b"BDAT 0 LAST\r\n", 2),
+                (b"QUIT\r\n", 1),
+            ])
+        record("smtp-bdat-chunking.pcap", client="raw socket (BDAT)", helo="chunk.sample.example", transactions=[
+            {"mail_from": "chunker@sample.example", "mail_params": ["BODY=8BITMIME"], "outcome": "accepted",
+             "data_reply_code": 250, "subject": "Binary by BDAT", "message_id": "<bdat-1@sample.example>",
+             "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
+             "attachments": [{"filename": "blob.bin", "content_type": "application/octet-stream",
+                              "size": len(att), "sha256": hashlib.sha256(att).hexdigest()}],
+             "recipients": [{"address": "alice@sample.example", "reply_code": 250, "outcome": "accepted",
+                             "final_reply_code": 250}]}])
 
         # 5. STARTTLS on a port the analyzer must find by content (swaks)
         with Capture(out / "smtp-starttls-swaks.pcap", ALT_PORT):
