@@ -20,6 +20,10 @@ originator; otherwise the first sender.
 Timeouts are checked every :data:`SWEEP_INTERVAL` seconds of capture time (not per packet);
 closed TCP flows (FIN both ways, or RST) are removed once quiet for :data:`CLOSE_DELAY` seconds.
 The live-flow cap evicts the least recently seen flows (``flow_cap_evicted`` weird).
+
+Timeouts are also checked per packet against the flow's own last packet, so a flow's fate never
+depends on the other traffic in the same process (the sweep only frees memory): the same capture
+split by flow hash over several workers gives the same flows.
 """
 
 from __future__ import annotations
@@ -130,7 +134,7 @@ class Flow:
     """One live flow. Counters per direction are indexed 0 = originator, 1 = responder."""
 
     __slots__ = ("uid", "key", "rkey", "ts", "last", "proto", "family", "orig", "resp", "orig_p", "resp_p",
-                 "c", "seen", "hist", "hbits", "scaled", "st", "rs",
+                 "c", "seen", "timeout", "hist", "hbits", "scaled", "st", "rs",
                  "analyzer", "ctx", "service", "probe", "done", "truncated", "dirty", "flipped")
 
     def __init__(self, uid, key, ts, proto, family, orig, orig_p, resp, resp_p):
@@ -140,6 +144,7 @@ class Flow:
         self.ts = ts
         self.last = ts            # last packet until the connection closed (duration, like Zeek)
         self.seen = ts            # last packet of all (idle timeouts)
+        self.timeout = 0.0        # idle seconds after which the flow ends (set by the table)
         self.proto = proto
         self.family = family
         self.orig = orig
@@ -263,6 +268,11 @@ class FlowTable:
             ent = self._new(p)
         flow, d = ent
         ts = p.ts
+        if ts - flow.seen >= flow.timeout:
+            # idle too long: decided per packet, so that results never depend on when the
+            # periodic sweep ran (or on which other flows share this process)
+            self._end(flow, flow.last, "closed" if flow.done else "timeout")
+            flow, d = self._new(p)
         if p.proto == TCP:
             flags = p.flags
             if flags & 0x12 == SYN and (flow.done or flow.st[d] >= CLOSED):
@@ -358,6 +368,7 @@ class FlowTable:
             rev = (r, o, rp, op, proto)
         flow = Flow(uid, fwd, ts, proto, p.family, o, op, r, rp)
         flow.rkey = rev
+        flow.timeout = self.tcp_timeout if proto == TCP else self.udp_timeout
         if flip:
             flow.flipped = True
             flow.hist.append("^")
@@ -533,6 +544,8 @@ class FlowTable:
         a, b = st
         if (a == CLOSED and b == CLOSED) or a == RESET or b == RESET:
             flow.done = True
+            if flow.timeout > CLOSE_DELAY:
+                flow.timeout = CLOSE_DELAY
 
     # -- ending flows ------------------------------------------------------------------------
     def _end(self, flow: Flow, ts: float, reason: str) -> None:
@@ -619,17 +632,10 @@ class FlowTable:
     def sweep(self, now: float) -> None:
         """End idle flows and quiet closed TCP flows (called every few seconds of capture time)."""
         self.next_sweep = now + SWEEP_INTERVAL
-        tcp_t, udp_t = self.tcp_timeout, self.udp_timeout
         ended = []
         for f in self.live_flows():
-            idle = now - f.seen
-            if f.proto == TCP:
-                if f.done and idle >= CLOSE_DELAY:
-                    ended.append((f, "closed"))
-                elif idle >= tcp_t:
-                    ended.append((f, "timeout"))
-            elif idle >= udp_t:
-                ended.append((f, "timeout"))
+            if now - f.seen >= f.timeout:
+                ended.append((f, "closed" if f.done else "timeout"))
         ended.sort(key=lambda x: (x[0].ts, x[0].uid))
         for f, why in ended:
             self._end(f, f.last, why)
@@ -653,9 +659,16 @@ class FlowTable:
             flows.sort(key=lambda f: f.seen)
             cands.extend((f, f.seen) for f in reversed(flows[:k]))
 
-    def finish(self) -> None:
-        """End of input: every live flow is ended (in order of first packet)."""
+    def finish(self, now: float | None = None) -> None:
+        """End of input at capture time ``now``: every live flow is ended (in order of first
+        packet); those idle for their timeout at ``now`` count as timed out."""
         flows = self.live_flows()
         flows.sort(key=lambda f: (f.ts, f.uid))
         for f in flows:
-            self._end(f, f.last, "closed" if f.done else "end")
+            if f.done:
+                why = "closed"
+            elif now is not None and now - f.seen >= f.timeout:
+                why = "timeout"
+            else:
+                why = "end"
+            self._end(f, f.last, why)

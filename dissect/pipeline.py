@@ -267,12 +267,16 @@ class Pipeline:
         return out
 
     # -- end -------------------------------------------------------------------------------
-    def finish(self) -> "Analysis":
+    def finish(self, end_ts: float | None = None) -> "Analysis":
+        """End of input: flush every flow, run the protocols' finalize, build the Analysis.
+
+        ``end_ts`` is the capture time at the end (default: the last packet's); a parallel
+        engine passes the global one so that every worker judges idle flows alike."""
         if self._finished:
             raise RuntimeError("Pipeline.finish() called twice")
         self._finished = True
         self._flush_timeline()
-        self.table.finish()
+        self.table.finish(self.stats.last_ts if end_ts is None else end_ts)
         if self._decoder is not None and hasattr(self._decoder, "expire"):
             self._decoder.expire(float("inf"))
         records = _group(self.sink)
