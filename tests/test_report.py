@@ -407,3 +407,24 @@ def test_to_epoch_any_datetime_resolution():
         got = agg.to_epoch(s)
         assert got[0] == pytest.approx(1_700_000_000.25 if unit in ("ns", "us", "ms") else 1_700_000_000.0)
         assert np.isnan(got[1])
+
+
+@pytest.mark.slow
+def test_no_section_fails_on_any_real_capture():
+    """Every corpus capture alone (one report each) and the bundled samples together: no block may fail."""
+    from conftest import corpus_captures
+
+    samples = sorted(str(p) for p in SAMPLES.rglob("*")
+                     if p.is_file() and p.name.endswith((".pcap", ".pcapng", ".pcap.gz")))
+    runs = [[str(p)] for p in corpus_captures()] + ([samples] if samples else [])
+    if not runs:
+        pytest.skip("neither the shared corpus nor the samples are present")
+    failures = {}
+    seen = set()
+    for paths in runs:
+        rep = render_report(dissect.analyze(paths))
+        seen.update(rep.sections)
+        if rep.failures:
+            failures[Path(paths[0]).name if len(paths) == 1 else "samples"] = rep.failures
+    assert failures == {}
+    assert seen == {"overview", "mail", "http", "snmp", "anomalies"}
