@@ -290,22 +290,14 @@ def render_report(analysis: Any, *, show_secrets: bool = False, title: str | Non
 
 def build_report(analysis: Any, out_path: str | Path, *, show_secrets: bool = False,
                  title: str | None = None) -> Path:
-    """Write the HTML report of ``analysis`` to ``out_path``; returns the path written.
+    """Write the HTML report of ``analysis`` to ``out_path`` (parent folders created); returns the path.
 
-    The :class:`Report` details (sections, charts, failures) are kept on the returned path's
-    ``report`` attribute is not possible for ``Path``; use :func:`render_report` for them.
+    :func:`render_report` gives the same HTML with what went into it (sections, charts, failures).
     """
     rep = render_report(analysis, show_secrets=show_secrets, title=title)
     out = Path(out_path)
-    if out.parent and not out.parent.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(rep.html, encoding="utf-8")
     tmp.replace(out)
-    global LAST_REPORT
-    LAST_REPORT = rep
     return out
-
-
-#: the :class:`Report` of the last :func:`build_report` call (the CLI prints its summary)
-LAST_REPORT: Report | None = None

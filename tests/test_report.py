@@ -428,3 +428,26 @@ def test_no_section_fails_on_any_real_capture():
             failures[Path(paths[0]).name if len(paths) == 1 else "samples"] = rep.failures
     assert failures == {}
     assert seen == {"overview", "mail", "http", "snmp", "anomalies"}
+
+
+def test_every_chart_has_a_title_and_axis_titles():
+    import json
+
+    paths = [corpus_path(r) for r in ("captures/zeek/smtp.pcap", "captures/zeek/http/methods.pcap",
+                                      "captures/zeek/snmp/snmpv2_get_bulk.pcap",
+                                      "captures/zeek/smtp-mail-transactions-invalid.pcap")]
+    rep = render_report(dissect.analyze([str(p) for p in paths]))
+    assert rep.failures == [] and set(rep.sections) == {"overview", "mail", "http", "snmp", "anomalies"}
+    specs = [json.loads(m) for m in re.findall(r'<script type="application/json" class="figdata"[^>]*>(.*?)</script>',
+                                               rep.html, flags=re.S)]
+    assert len(specs) == rep.charts >= 12
+    for spec in specs:
+        lay = spec["layout"]
+        assert lay["title"]["text"].strip()
+        assert lay["xaxis"]["title"]["text"].strip() and lay["yaxis"]["title"]["text"].strip(), lay["title"]
+        assert spec["data"] and all(len(t.get("x") or t.get("z") or []) > 0 for t in spec["data"])
+        n_points = sum(len(t.get("x") or []) + sum(len(r) for r in t.get("z") or []) for t in spec["data"])
+        assert n_points <= 5000                                   # aggregated, never per packet/flow
+    units = " ".join(s["layout"]["yaxis"]["title"]["text"] + " " + s["layout"]["xaxis"]["title"]["text"]
+                     for s in specs)
+    assert "(ms)" in units and "bytes" in units and "time (UTC)" in units
