@@ -344,6 +344,16 @@ def build(ctx: ReportContext, sec: SectionOut) -> bool:
             return Table("Messages (transactions)", t[cols].head(200), total=len(t), byte_cols=("size",), wide=True)
         sec.run("messages", msgs)
     if agg.has_rows(dsn):
-        sec.run("bounces", lambda: Table("Delivery status notifications seen (bounces, per recipient)",
-                                         dsn.head(200), total=len(dsn), wide=True))
+        def bounces():
+            d = dsn.copy()
+            if "status" in d.columns:
+                d["meaning"] = d["status"].map(explain_enhanced)
+            first = [c for c in ("ts", "final_recipient", "action", "status", "meaning", "diagnostic_code",
+                                 "reporting_mta", "remote_mta", "original_message_id") if c in d.columns]
+            d = d[first + [c for c in d.columns if c not in first]]
+            d = d.sort_values("ts", kind="mergesort") if "ts" in d.columns else d
+            return Table("Delivery status notifications seen (bounces, per recipient)", d.head(200), total=len(d),
+                         wide=True, note="RFC 3464 reports carried in mail on the wire: they explain failures "
+                                         "that happened after the server accepted the message")
+        sec.run("bounces", bounces)
     return True
