@@ -15,7 +15,7 @@ never an exception. dpkt is used only for its link-type constants (``dpkt.pcap.D
 Link types: Ethernet (1) with stacked 802.1Q / 802.1ad / QinQ tags, MPLS label stacks and PPPoE
 sessions; Linux cooked SLL (113) and SLL2 (276); raw IP (12, 14, 101, 228 IPv4, 229 IPv6); BSD null
 (0, host byte order) and loopback (108, network order) with AF_INET6 as 10, 24, 28 or 30; PPP (9,
-50 PPP-HDLC). Other link types are counted in ``unknown_linktypes`` with one ``unknown_link_type``
+50 PPP-HDLC); Linux NFLOG (239). Other link types are counted in ``unknown_linktypes`` with one ``unknown_link_type``
 weird per type.
 
 Snaplen-truncated packets are decoded as far as captured: ``Packet.truncated`` is True,
@@ -53,6 +53,7 @@ SLL2 = 276
 PPP = _dlt.DLT_PPP                    # 9
 PPP_HDLC = 50
 RAW_LINKTYPES = frozenset((12, 14, 101, 228, 229))
+NFLOG = 239                           # Linux netfilter log (tcpdump -i nflog:N)
 
 ETH_IP4, ETH_IP6 = 0x0800, 0x86DD
 VLAN_TAGS = frozenset((0x8100, 0x88A8, 0x9100, 0x9200, 0x9300))
@@ -118,6 +119,7 @@ class PacketDecoder:
             LOOP: self._loop,
             PPP: self._ppp,
             PPP_HDLC: self._ppp,
+            NFLOG: self._nflog,
         }
         for lt in RAW_LINKTYPES:
             self._link[lt] = self._raw
@@ -366,6 +368,28 @@ class PacketDecoder:
             return self._cut(ts, "PPP header") if n < wire_len else \
                 self._bad(ts, "bad_link_header", "PPP frame too short", "capture")
         return self._ppp_proto(ts, data, off + 2, (data[off] << 8) | data[off + 1], wire_len)
+
+    def _nflog(self, ts, data, wire_len):
+        """NFLOG: a 4-byte header (address family, version, group) then TLVs in host byte order
+        (little-endian in practice: length, type); type 9 (NFULA_PAYLOAD) holds the IP packet."""
+        n = len(data)
+        if n < 4:
+            return self._cut(ts, "NFLOG header") if n < wire_len else \
+                self._bad(ts, "bad_link_header", f"NFLOG frame of {n} bytes", "capture")
+        off = 4
+        while off + 4 <= n:
+            tlen, ttype = data[off] | (data[off + 1] << 8), data[off + 2] | (data[off + 3] << 8)
+            if tlen < 4:
+                return self._bad(ts, "bad_link_header", f"NFLOG TLV length {tlen}", "capture")
+            if ttype == 9:
+                # the payload ends the frame as far as our decoding goes (the IP length trims it)
+                return self._by_version(ts, data[:off + tlen] if off + tlen <= n else data, off + 4,
+                                        wire_len, "nflog-not-ip")
+            off += (tlen + 3) & ~3
+        if n < wire_len:
+            return self._cut(ts, "NFLOG payload")
+        self.non_ip["nflog-no-payload"] += 1
+        return None
 
     def _ppp_proto(self, ts, data, off, proto, wire_len):
         if proto == 0x21:

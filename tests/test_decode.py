@@ -304,7 +304,7 @@ def test_many_weirds_are_capped_per_name():
 
 
 # -- never raise ---------------------------------------------------------------------------------
-LINKTYPES = [1, 0, 9, 12, 101, 108, 113, 228, 229, 276, 147]
+LINKTYPES = [1, 0, 9, 12, 50, 101, 108, 113, 228, 229, 239, 276, 147]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -364,3 +364,14 @@ def test_non_ip_labels():
     assert dec.non_ip_frames == 10
     assert dec.non_ip_labels() == {"ARP (0x0806)": 6, "802.3-llc": 4}
     assert dec.stats()["non_ip"] == {"ARP (0x0806)": 6, "802.3-llc": 4}
+
+
+def test_nflog():
+    ip = ipv4(tcp(80, 5555, payload=b"nflog!"))
+    prefix = struct.pack("<HH", 4 + 8, 10) + b"prefix\0\0"               # NFULA_PREFIX
+    payload = struct.pack("<HH", 4 + len(ip), 9) + ip + b"\0" * (-len(ip) % 4)
+    frame = bytes([2, 0, 0, 5]) + prefix + payload
+    p, d, w = one(frame, linktype=239)
+    assert (p.sport, p.dport, p.payload) == (80, 5555, b"nflog!") and w == []
+    p, d, w = one(bytes([2, 0, 0, 5]) + prefix, linktype=239)
+    assert p is None and d.non_ip == {"nflog-no-payload": 1}
