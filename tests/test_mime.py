@@ -615,3 +615,18 @@ def test_parameter_fast_path_equals_stdlib_path(rel, monkeypatch):
     a = run(gen)[1]
     monkeypatch.setattr(H, "_simple", lambda v: False)
     assert parts_of(run(gen)[1]) == parts_of(a)
+
+
+@pytest.mark.parametrize("header,name", [
+    ('Content-Disposition: attachment; filename="=?UTF-8?B?w6k=?= =?UTF-8?B?w6nD?= =?UTF-8?B?qS50eHQ=?="', "ééé.txt"),
+    ('Content-Disposition: attachment; filename="=?UTF-8*en?Q?caf=C3=A9.txt?="', "café.txt"),       # RFC 2231 §5 language
+    ("Content-Disposition: attachment; filename*2=\"c.txt\"; filename*0*=iso-8859-1''%E9; filename*1=b", "ébc.txt"),
+    ("Content-Disposition: attachment; filename*=UTF-8''%E2%82%AC%20rates.pdf", "€ rates.pdf"),
+    ('Content-Disposition: attachment; FILENAME="Quoted \\"x\\".txt"', 'Quoted "x".txt'),
+    ("Content-Disposition: attachment; filename==?utf-8?B?w6kudHh0?=", "é.txt"),                       # unquoted encoded-word
+    ('Content-Type: application/pdf; name="=?windows-1252?Q?R=E9sum=E9.pdf?="', "Résumé.pdf"),
+])
+def test_filename_traps(header, name):
+    d = ("Content-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\n" + header + "\r\n\r\nx\r\n--Z--\r\n").encode()
+    _, sink = run(d)
+    assert parts_of(sink)[1].filename == name

@@ -363,6 +363,12 @@ def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text
                 (ct_p.raw.get("name") if ct_p("name") is not None else "")
     if msg is not None:
         blk.defects += len(getattr(msg, "defects", ()) or ())
+    if blk.filename is None and (cd_raw or ctype_raw) and "name" in (cd_raw or "") + (ctype_raw or ""):
+        # the stdlib drops values it cannot tokenise (an unquoted encoded-word: '?' and '=' are
+        # not token characters), which Outlook-style mailers send: read them leniently
+        blk.filename = _lenient_param(cd_raw, "filename") or _lenient_param(ctype_raw, "name")
+        if blk.filename:
+            blk.defects += 1
     if blk.filename is not None:
         blk.filename = _clean(decode_rfc2047(str(blk.filename)))   # encoded-words left in quoted values
     blk.form_name = _clean(blk.form_name)
