@@ -630,3 +630,24 @@ def test_filename_traps(header, name):
     d = ("Content-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\n" + header + "\r\n\r\nx\r\n--Z--\r\n").encode()
     _, sink = run(d)
     assert parts_of(sink)[1].filename == name
+
+
+def test_extraction_writes_eml_and_attachments_whatever_the_chunking(tmp_path):
+    from dissect.extract import Extractor
+
+    data = build_message()
+    listings = []
+    for k, chunks in enumerate((None, random_chunks(len(data), 11))):
+        out = tmp_path / f"o{k}"
+        s, sink = run(data, chunks=chunks, extractor=Extractor(out))
+        files = {p.name: p.read_bytes() for p in out.iterdir()}
+        listings.append(files)
+        assert files[s.extracted] == data                          # the whole message, as sent
+        att = [p for p in parts_of(sink) if p.filename == LONG_NAME][0]
+        assert files[att.extracted] == ATTACH and att.extracted.endswith(".pdf")
+        assert att.extracted.startswith("Ctest-1-2-")
+        fwd = [p for p in parts_of(sink) if p.part_id == "3"][0]
+        assert fwd.extracted.endswith(".eml")                      # forwarded message/rfc822 written whole
+        inner = [p for p in parts_of(sink) if p.filename == "in.bin"][0]
+        assert files[inner.extracted] == b"\x00\x01inner-bin" * 10
+    assert listings[0] == listings[1]
