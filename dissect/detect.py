@@ -27,6 +27,8 @@ __all__ = ["Detector", "ProbeState", "PROBE_BYTES", "PROBE_EVENTS", "validate_de
 PROBE_BYTES = 4096
 #: chunks (segments or datagrams) buffered while probing
 PROBE_EVENTS = 64
+#: bytes of chunks held for the replay while probing
+PROBE_MAX_BUFFER = 64 * 1024
 
 #: ports that identify the responder of a mid-stream flow (besides every port < 1024 and every
 #: port a protocol registers): common registered service ports.
@@ -132,6 +134,9 @@ class ProbeState:
         """Buffer a chunk and ask the probes. Returns the chosen protocol, None (undecided) or
         False (nobody wants the flow: stop probing)."""
         self.events.append((0, direction, data, ts))
+        self.nbytes += len(data)
+        if self.nbytes > PROBE_MAX_BUFFER:
+            return False
         buf = self.bufs[direction]
         if len(buf) < PROBE_BYTES:
             buf = (buf + data)[:PROBE_BYTES]

@@ -125,9 +125,11 @@ INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 # history bits: letter -> bit (orig); resp letter uses bit << 16
 _HBIT = {c: 1 << i for i, c in enumerate("SHADFRGTWIQ^")}
 _DBIT = (_HBIT["D"], _HBIT["D"] << 16)
+_GBIT = _HBIT["G"]
 _ABIT = (_HBIT["A"], _HBIT["A"] << 16)
 _SCALED = {"T", "W"}
 _NONE = (None, 0)
+PROBE_PENDING = "pending"   # flow.probe before the first bytes: probing, no state allocated yet
 
 
 class Flow:
@@ -258,6 +260,7 @@ class FlowTable:
         self.transports: dict[str, list[int]] = {}  # tcp/udp/... -> [flows, packets, bytes]
         self.talkers: dict[str, list[int]] = {}     # host -> [packets, bytes]
         self.conversations: dict[tuple, list] = {}  # (a, b) -> [flows, packets, bytes]
+        self._callbacks = (self._deliver, self._gap, self._weird)   # bound once, shared by all
 
     # -- the hot path ------------------------------------------------------------------------
     def packet(self, p, TCP=TCP, UDP=UDP, ACK=ACK, SYN=SYN, CLOSED=CLOSED, PARTIAL=PARTIAL,
@@ -384,8 +387,8 @@ class FlowTable:
             self.peak_flows = self.nflows
         want = self._attach(flow)
         if proto == TCP:
-            flow.rs = (Reassembler(flow, 0, self.caps, want, self._deliver, self._gap, self._weird),
-                       Reassembler(flow, 1, self.caps, want, self._deliver, self._gap, self._weird))
+            cb = self._callbacks
+            flow.rs = (Reassembler(flow, 0, self.caps, want, *cb), Reassembler(flow, 1, self.caps, want, *cb))
         if self.next_sweep is None:
             self.next_sweep = ts + SWEEP_INTERVAL
         return table[(src, dst, sport, dport, proto)]
@@ -420,10 +423,9 @@ class FlowTable:
             flow.service = label
             return False
         flow.service = det.port_label(transport, flow.orig_p, flow.resp_p)
-        ps = det.probe_state(transport)
-        if ps is None:
+        if not det.probers:
             return False
-        flow.probe = ps
+        flow.probe = PROBE_PENDING     # the probe state is made when the first bytes arrive
         return True
 
     def _ctx(self, flow: Flow, proto) -> FlowContext:
@@ -454,6 +456,9 @@ class FlowTable:
             self._probe_data(flow, d, data, ts)
 
     def _gap(self, flow: Flow, d: int, n: int, ts: float) -> None:
+        if not flow.hbits & (_GBIT << (16 * d)):   # first gap of this direction: one weird
+            self._weird(flow, "tcp_content_gap", ts, f"{'originator' if d == 0 else 'responder'} stream: "
+                        f"{n} bytes missing at offset {flow.rs[d].next - n if flow.rs else 0}")
         flow.add_hist("G", d)
         a = flow.analyzer
         if a is not None:
@@ -461,7 +466,7 @@ class FlowTable:
                 a.gap(d, n, ts)
             except Exception as e:
                 self._fail(flow, e, ts)
-        elif flow.probe is not None:
+        elif flow.probe is not None and flow.probe is not PROBE_PENDING:
             flow.probe.add_gap(d, n, ts)
 
     def _weird(self, flow: Flow, name: str, ts: float, addl: str = "", source: str = "tcp") -> None:
@@ -482,6 +487,8 @@ class FlowTable:
 
     def _probe_data(self, flow: Flow, d: int, data: bytes, ts: float) -> None:
         ps = flow.probe
+        if ps is PROBE_PENDING:
+            ps = flow.probe = self.detector.probe_state(_PROTO_NAMES[flow.proto])
         got = ps.add(d, data, ts)
         if got is None:
             return

@@ -60,13 +60,14 @@ class Reassembler:
         self.next = 0               # offset of the next byte to deliver
         self.max_end = 0            # highest offset seen (payload bytes in sequence space)
         self.top = 0                # highest sequence offset seen, empty segments included
-        self.segs: list = []        # buffered (start, end, data|None), sorted, non-overlapping
+        self.segs = ()              # buffered (start, end, data|None), sorted, non-overlapping
+        #                             (a list once something is buffered: no allocation before)
         self.seg_bytes = 0
         self.fin = -1               # offset of the FIN (-1: none)
         self.missed = 0             # bytes declared as gaps
         self.gaps = 0
         self.want = want
-        self.recent = deque() if want else None
+        self.recent = None          # deque of recently delivered (offset, bytes), made on first use
         self.recent_bytes = 0
         self.ooo_cap = caps.tcp_ooo_bytes
         self.seg_cap = caps.tcp_ooo_segments
@@ -78,9 +79,7 @@ class Reassembler:
         if want == self.want:
             return
         self.want = want
-        if want:
-            self.recent = deque()
-        else:
+        if not want:
             self.recent = None
             self.recent_bytes = 0
             if self.segs:
@@ -128,6 +127,8 @@ class Reassembler:
             self.next = end
             if self.want:
                 rec = self.recent
+                if rec is None:
+                    rec = self.recent = deque()
                 rec.append((rel, payload))
                 self.recent_bytes += plen
                 if self.recent_bytes > RECENT_WINDOW and len(rec) > 1:
@@ -238,6 +239,10 @@ class Reassembler:
     def _insert(self, rel: int, end: int, data, ts: float) -> None:
         """Add [rel, end) to the buffer; parts already buffered keep their first-seen bytes."""
         segs = self.segs
+        if not segs:
+            segs = self.segs = [(rel, end, data)]
+            self.seg_bytes += end - rel
+            return
         i = bisect_left(segs, (rel,))
         cur = rel
         if i > 0:
@@ -301,6 +306,8 @@ class Reassembler:
                     s = nxt
                 self.next = e
                 if self.want:
+                    if self.recent is None:
+                        self.recent = deque()
                     self.recent.append((s, d))
                     self.recent_bytes += len(d)
                     out(self.flow, self.direction, d, ts)

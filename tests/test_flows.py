@@ -277,9 +277,12 @@ def test_gap_counted_in_missed_bytes_and_history():
         tcp(1.3, A, 40000, B, 80, ACK | PSH, 101, 501, b"aaaa"),
         tcp(1.4, A, 40000, B, 80, ACK | PSH, 109, 501, b"cccc"),      # 4 bytes never captured
         tcp(1.5, B, 80, A, 40000, ACK, 501, 113)]                     # the peer acked them
-    f = one(run(pk))
+    a = run(pk)
+    f = one(a)
     assert f.missed_bytes == 4 and f.orig_bytes == 12
     assert "G" in f.history
+    (w,) = [x for x in a.records["weirds"] if x.source == "tcp"]
+    assert (w.name, w.uid, w.addl) == ("tcp_content_gap", f.uid, "originator stream: 4 bytes missing at offset 4")
 
 
 def test_uid_independent_of_direction_and_order():
