@@ -192,3 +192,32 @@ def test_split_by_flow_hash_gives_the_same_flows(capture):
     merged = sorted((r for a in parts for r in a.records.get("flows", [])), key=lambda r: (r.ts, r.uid))
     assert merged == sorted(whole.records["flows"], key=lambda r: (r.ts, r.uid))
     assert sum(len(a.records.get("flows", [])) for a in parts if a.records.get("flows")) > 1
+
+
+def _all_captures():
+    from conftest import SAMPLES, corpus_captures
+
+    caps = list(corpus_captures())
+    if SAMPLES.is_dir():
+        caps += sorted(p for p in SAMPLES.rglob("*") if p.suffix in (".pcap", ".pcapng", ".gz"))
+    return caps
+
+
+@pytest.mark.parametrize("path", _all_captures(), ids=lambda p: p.name)
+def test_follow_every_stream_of_every_capture(path):
+    """Every TCP/UDP flow can be followed; for TCP the bytes delivered plus the gaps add up to
+    the flow's payload bytes in sequence space (orig_bytes / resp_bytes)."""
+    import io
+
+    from dissect.cli.cmd_follow import FollowWriter
+
+    flows = [f for f in analyze(path, protocols=()).records["flows"] if f.proto in ("tcp", "udp")]
+    writers = {f.uid: FollowWriter("text", {0, 1}, out_text=io.StringIO()) for f in flows}
+    analyze(path, protocols=(), follow={u: w.analyzer for u, w in writers.items()})
+    for f in flows:
+        w = writers[f.uid]
+        assert w.found, f.uid
+        if f.proto == "tcp":
+            assert w.totals[0] + w.missed[0] == f.orig_bytes, f.uid
+            assert w.totals[1] + w.missed[1] == f.resp_bytes, f.uid
+            assert sum(w.missed) == f.missed_bytes
