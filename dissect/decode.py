@@ -12,11 +12,15 @@ frame ``bytes`` and creates exactly one object per packet; every malformed heade
 (``bad_link_header``, ``bad_ip_header``, ``bad_tcp_header``, ``bad_udp_header``) and ``None``,
 never an exception. dpkt is used only for its link-type constants (``dpkt.pcap.DLT_*``).
 
-Link types: Ethernet (1) with stacked 802.1Q / 802.1ad / QinQ tags, MPLS label stacks and PPPoE
-sessions; Linux cooked SLL (113) and SLL2 (276); raw IP (12, 14, 101, 228 IPv4, 229 IPv6); BSD null
+Link types: Ethernet (1) with stacked 802.1Q / 802.1ad / QinQ tags, MPLS label stacks, PPPoE
+sessions and 802.3 LLC/SNAP; Linux cooked SLL (113) and SLL2 (276); raw IP (12, 14, 101, 228 IPv4, 229 IPv6); BSD null
 (0, host byte order) and loopback (108, network order) with AF_INET6 as 10, 24, 28 or 30; PPP (9,
 50 PPP-HDLC); Linux NFLOG (239). Other link types are counted in ``unknown_linktypes`` with one ``unknown_link_type``
 weird per type.
+
+Tunnels: IP-in-IP (IPv4/IPv6 in IPv4/IPv6) and GRE (version 0) carrying IPv4, IPv6 or Ethernet are
+opened, up to three levels deep, and the inner packet is returned (as Zeek and tshark do); the outer
+protocol is still counted in ``ip_protos``.
 
 Snaplen-truncated packets are decoded as far as captured: ``Packet.truncated`` is True,
 ``payload`` is the captured part and ``payload_len`` what the headers claim, so the flow table
@@ -80,6 +84,9 @@ _HI = struct.Struct("!HI").unpack_from
 _I_LE = struct.Struct("<I").unpack_from
 _I_BE = struct.Struct("!I").unpack_from
 
+#: IP-in-IP / GRE tunnels opened inside one frame (deeper ones are handed on as the outer packet)
+MAX_TUNNEL_DEPTH = 3
+
 #: at most this many weirds of one name per decoder (the rest are counted in weirds_suppressed)
 WEIRD_LIMIT = 1000
 
@@ -109,6 +116,7 @@ class PacketDecoder:
         self.undecodable = 0                   # ... so short that no Packet could be made
         self.malformed = 0
         self.weirds_suppressed: Counter = Counter()
+        self._depth = 0                        # tunnel nesting while decoding one frame
         self._wcount: dict[str, int] = {}
         self.defrag = Defragmenter(caps, self._frag_weird)
         self._link = {
@@ -289,6 +297,11 @@ class PacketDecoder:
                     self._bad(ts, "bad_link_header", "PPPoE header cut short", "capture")
             proto = (data[off + 6] << 8) | data[off + 7]
             return self._ppp_proto(ts, data, off + 8, proto, wire_len)
+        if et <= 1500 and off + 8 <= n and data[off] == 0xAA and data[off + 1] == 0xAA and data[off + 2] == 3:
+            # 802.3 + LLC/SNAP with an ethertype (e.g. from some routers and Token Ring bridges)
+            inner = (data[off + 6] << 8) | data[off + 7]
+            if inner == ETH_IP4 or inner == ETH_IP6:
+                return self._ether_type(ts, data, off + 8, inner, wire_len)
         self.non_ip[et if et > 1500 else "802.3-llc"] += 1
         return None
 
@@ -538,6 +551,38 @@ class PacketDecoder:
         self._protos[nxt] += 1
         return self._l4(ts, 6, src, dst, nxt, data, o, cend, end - o, ip_len, wire_len, trunc)
 
+    # -- tunnels -----------------------------------------------------------------------
+    def _tunnel(self, ts, proto, data, off, wire_len):
+        """IP-in-IP (4, 41) and GRE (47) carrying IPv4, IPv6 or Ethernet: decode the inner packet
+        (as Zeek and tshark do). Returns False when the tunnel is not one we open (the outer packet
+        is then handed on as it is)."""
+        n = len(data)
+        if proto == 47:
+            if off + 4 > n:
+                return False
+            flags = data[off]
+            if data[off + 1] & 7:                   # version 1 (PPTP) and others: not opened
+                return False
+            etype = (data[off + 2] << 8) | data[off + 3]
+            hl = 4 + (4 if flags & 0xC0 else 0) + (4 if flags & 0x20 else 0) + (4 if flags & 0x10 else 0)
+            off += hl
+            if etype == ETH_IP4 or etype == ETH_IP6:
+                pass
+            elif etype == 0x6558 and off + 14 <= n:     # transparent Ethernet bridging
+                etype = (data[off + 12] << 8) | data[off + 13]
+                off += 14
+                if etype != ETH_IP4 and etype != ETH_IP6 and etype not in VLAN_TAGS:
+                    return False
+            else:
+                return False
+        self._depth += 1
+        try:
+            if proto == 47 and etype in VLAN_TAGS:
+                return self._ether_type(ts, data, off, etype, wire_len)
+            return self._by_version(ts, data, off, wire_len, "tunnel-not-ip")
+        finally:
+            self._depth -= 1
+
     # -- transport ---------------------------------------------------------------------
     def _l4(self, ts, fam, src, dst, proto, data, start, cend, plen, ip_len, wire_len, trunc):
         """Decode the transport header at ``start``; ``cend`` = end of captured bytes, ``plen`` =
@@ -581,5 +626,9 @@ class PacketDecoder:
             return Packet(ts, fam, src, dst, proto, data[start], data[start + 1], 0, 0, 0, 0,
                           data[start + 8:cend] if start + 8 < cend else b"", max(0, plen - 8), ip_len,
                           wire_len, trunc)
+        if (proto == 4 or proto == 41 or proto == 47) and self._depth < MAX_TUNNEL_DEPTH:
+            inner = self._tunnel(ts, proto, data[:cend], start, wire_len)
+            if inner is not False:
+                return inner
         return Packet(ts, fam, src, dst, proto, 0, 0, 0, 0, 0, 0,
                       data[start:cend] if start < cend else b"", plen, ip_len, wire_len, trunc)

@@ -208,8 +208,8 @@ def test_icmp_and_other_protocols():
     assert (p.proto, p.sport, p.dport, p.payload, p.payload_len) == (1, 3, 1, b"orig", 4)
     p, _, _ = one(eth(ipv6(bytes([128, 0, 0, 0, 0, 1, 0, 1]) + b"ping", nxt=58), 0x86DD))
     assert (p.family, p.proto, p.sport, p.dport) == (6, 58, 128, 0)
-    p, _, _ = one(eth(ipv4(b"\x00\x00\x08\x00gre!", proto=47)))
-    assert (p.proto, p.sport, p.dport, p.payload, p.payload_len) == (47, 0, 0, b"\x00\x00\x08\x00gre!", 8)
+    p, _, _ = one(eth(ipv4(b"\x00\x00\x08\x00sctp", proto=132)))
+    assert (p.proto, p.sport, p.dport, p.payload, p.payload_len) == (132, 0, 0, b"\x00\x00\x08\x00sctp", 8)
 
 
 def test_ipv6_extension_headers_are_skipped():
@@ -375,3 +375,38 @@ def test_nflog():
     assert (p.sport, p.dport, p.payload) == (80, 5555, b"nflog!") and w == []
     p, d, w = one(bytes([2, 0, 0, 5]) + prefix, linktype=239)
     assert p is None and d.non_ip == {"nflog-no-payload": 1}
+
+
+def test_tunnels_are_opened():
+    inner = ipv4(tcp(1234, 25, payload=b"EHLO tunnel\r\n"), src="192.168.1.1", dst="192.168.1.2")
+    # IPv4 in IPv4
+    p, d, w = one(eth(ipv4(inner, proto=4)))
+    assert (p.src, p.dport, p.payload) == (ip4a("192.168.1.1"), 25, b"EHLO tunnel\r\n")
+    assert d.ip_protos == {4: 1, 6: 1} and w == []
+    # IPv6 in IPv4 (6in4)
+    p, _, _ = one(eth(ipv4(ipv6(tcp(1, 2, payload=b"x")), proto=41)))
+    assert (p.family, p.sport, p.payload) == (6, 1, b"x")
+    # GRE with key and sequence number, then IPv4
+    gre = struct.pack("!HHII", 0x3000, 0x0800, 42, 7) + inner
+    p, _, _ = one(eth(ipv4(gre, proto=47)))
+    assert p.payload == b"EHLO tunnel\r\n"
+    # GRE transparent Ethernet bridging
+    gre = struct.pack("!HH", 0, 0x6558) + eth(inner)
+    p, _, _ = one(eth(ipv4(gre, proto=47)))
+    assert p.payload == b"EHLO tunnel\r\n"
+    # PPTP's enhanced GRE (version 1) is not opened
+    p, _, _ = one(eth(ipv4(struct.pack("!HH", 0x3001, 0x880B) + b"\0" * 8, proto=47)))
+    assert (p.proto, p.sport) == (47, 0)
+    # nesting beyond three levels hands on the outer packet
+    pkt = inner
+    for _ in range(6):
+        pkt = ipv4(pkt, proto=4)
+    p, _, _ = one(eth(pkt))
+    assert p.proto == 4
+
+
+def test_llc_snap_carrying_ip():
+    ip = ipv4(tcp(payload=b"snap"))
+    frame = b"\x04" * 6 + b"\x02" * 6 + struct.pack("!H", 8 + len(ip)) + b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + ip
+    p, _, _ = one(frame)
+    assert p.payload == b"snap"
