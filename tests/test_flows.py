@@ -482,3 +482,17 @@ def test_any_packet_sequence_gives_records_and_conserves_packets(packets, sort, 
         assert f.missed_bytes >= 0 and f.duration >= 0
     crashes = [w.addl for w in a.records.get("weirds", []) if w.name == "analyzer_exception"]
     assert not crashes
+
+
+def test_ipv6_flow():
+    a6 = socket.inet_pton(socket.AF_INET6, "2001:db8::1")
+    b6 = socket.inet_pton(socket.AF_INET6, "2001:db8::2")
+
+    def t6(ts, src, sport, dst, dport, flags, seq=0, ack=0, payload=b""):
+        return Packet(ts, 6, src, dst, TCP, sport, dport, flags, seq, ack, 1000, payload, len(payload),
+                      60 + len(payload), 74 + len(payload))
+
+    f = one(run([t6(1, a6, 50000, b6, 8080, SYN, 1), t6(1.1, b6, 8080, a6, 50000, SYN | ACK, 7, 2),
+                 t6(1.2, a6, 50000, b6, 8080, ACK | PSH, 2, 8, b"hi")]))
+    assert (f.orig_h, f.resp_h, f.resp_p, f.ip_version, f.state, f.history) == \
+        ("2001:db8::1", "2001:db8::2", 8080, 6, "S1", "ShD")
