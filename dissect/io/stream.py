@@ -334,6 +334,10 @@ def open_path(path: str) -> Source:
 
 
 def open_fileobj(fileobj, name: str) -> Source:
+    if isinstance(fileobj, io.TextIOBase):          # sys.stdin instead of sys.stdin.buffer
+        fileobj = getattr(fileobj, "buffer", None)
+        if fileobj is None:
+            raise CaptureError(f"{name}: a text stream cannot carry a capture (open it in binary mode)")
     return Source(name, fileobj, regular=_fileobj_is_regular(fileobj), owned=False)
 
 
