@@ -159,19 +159,37 @@ def top_n_other(labels: pd.Series, weights: np.ndarray, n: int = 8, other: str =
     return labels.where(labels.isin(keep), other)
 
 
-def traffic_over_time(flows: pd.DataFrame, max_bins: int = 200, top: int = 8) -> dict[str, Any]:
+def traffic_over_time(flows: pd.DataFrame, max_bins: int = 200, top: int = 8,
+                      timeline: dict | None = None) -> dict[str, Any]:
     """Packets and bytes per interval by service (each flow spread evenly over its duration).
 
-    Returns ``{"edges", "width", "label", "series": {service: {"bytes": arr, "packets": arr}}}``.
+    ``timeline`` (the pipeline's exact per-second counters ``{epoch second: [packets, bytes]}``) adds
+    ``"exact": {"packets": arr, "bytes": arr}`` re-binned to the same intervals, when the interval is at
+    least one second. Returns ``{"edges", "width", "label", "series": {service: {"bytes", "packets"}},
+    "exact"}``.
     """
     ts = to_epoch(col(flows, "ts"))
     dur = np.nan_to_num(to_float(col(flows, "duration", np.nan)), nan=0.0)
     ok = ~np.isnan(ts)
     if not ok.any():
-        return {"edges": np.zeros(0), "width": 0.0, "label": "", "series": {}}
+        return {"edges": np.zeros(0), "width": 0.0, "label": "", "series": {}, "exact": None}
     t0 = float(np.nanmin(ts))
     t1 = float(np.nanmax(ts[ok] + dur[ok]))
+    tl_s = tl_v = None
+    if isinstance(timeline, dict) and timeline:
+        try:
+            tl_s = np.fromiter((float(k) for k in timeline.keys()), dtype="float64", count=len(timeline))
+            tl_v = np.array([list(v)[:2] for v in timeline.values()], dtype="float64").reshape(-1, 2)
+            t0, t1 = min(t0, float(tl_s.min())), max(t1, float(tl_s.max()) + 1.0)
+        except (TypeError, ValueError):
+            tl_s = tl_v = None
     edges, width, label = time_bins(t0, t1, max_bins)
+    exact = None
+    if tl_s is not None and width >= 1:
+        nb = len(edges) - 1
+        bi = np.clip(np.searchsorted(edges, tl_s, side="right") - 1, 0, nb - 1)
+        exact = {"packets": np.bincount(bi, weights=tl_v[:, 0], minlength=nb),
+                 "bytes": np.bincount(bi, weights=tl_v[:, 1], minlength=nb)}
     b = flow_bytes(flows)
     p = flow_packets(flows)
     labels = top_n_other(flow_service(flows), b, top)
@@ -182,7 +200,8 @@ def traffic_over_time(flows: pd.DataFrame, max_bins: int = 200, top: int = 8) ->
             "packets": spread_over_bins(ts[idx], dur[idx], p[idx], edges),
         }
     order = sorted(series, key=lambda k: (k == "other", -series[k]["bytes"].sum()))
-    return {"edges": edges, "width": width, "label": label, "series": {k: series[k] for k in order}}
+    return {"edges": edges, "width": width, "label": label, "series": {k: series[k] for k in order},
+            "exact": exact}
 
 
 _HOST_FRAME_CACHE: list = []   # [(flows object, frame)]: talkers, conversations and the matrix share it

@@ -62,10 +62,15 @@ def _labels(values: Sequence[Any]) -> list[str]:
 
 
 def time_bars(series: dict[str, np.ndarray], edges: np.ndarray, width: float, ytitle: str,
-              xtitle: str = "time (UTC)") -> Fig:
-    """Stacked bars per time bin, one trace per label."""
+              xtitle: str = "time (UTC)", line: tuple[str, np.ndarray] | None = None) -> Fig:
+    """Stacked bars per time bin, one trace per label; ``line`` = (name, values) drawn as a step line."""
     x = bin_centers_iso(edges)
     fig = Fig()
+    if line is not None:
+        name, ys = line
+        fig.add_trace(dict(type="scatter", mode="lines", x=x, y=[float(v) for v in ys], name=esc(name),
+                           line={"shape": "hv", "color": "#333333", "width": 1.2},
+                           hovertemplate="%{x}<br>" + esc(name) + ": %{y:,.0f}<extra></extra>"))
     for i, (name, ys) in enumerate(series.items()):
         fig.add_trace(dict(type="bar", x=x, y=[float(v) for v in ys], name=esc(name), marker={"color": _color(name, i)},
                              offset=0, width=width * 1000.0 * 0.95,

@@ -134,17 +134,22 @@ def _span(sec: float) -> str:
 
 
 def traffic_charts(ctx: ReportContext, flows: pd.DataFrame) -> list:
-    t = agg.traffic_over_time(flows)
+    timeline = getv(getv(ctx.analysis, "stats"), "timeline")
+    t = agg.traffic_over_time(flows, timeline=timeline if isinstance(timeline, dict) else None)
     if not t["series"]:
         return []
-    sub = (f"per {t['label']} interval, by service; each flow's packets and bytes are spread evenly over its "
-           "duration (from the flow table)")
-    fb = charts.time_bars({k: v["bytes"] for k, v in t["series"].items()}, t["edges"], t["width"],
-                          f"bytes per {t['label']}")
-    fp = charts.time_bars({k: v["packets"] for k, v in t["series"].items()}, t["edges"], t["width"],
-                          f"packets per {t['label']}")
-    return [ctx.chart(fb, "Traffic over time: bytes", sub, wide=True),
-            ctx.chart(fp, "Traffic over time: packets", sub, wide=True)]
+    sub = (f"per {t['label']} interval; bars: by service, each flow's packets and bytes spread evenly over its "
+           "duration (flow table)")
+    exact = t.get("exact")
+    if exact is not None:
+        sub += "; line: exact totals from the packet timestamps"
+    out = []
+    for what in ("bytes", "packets"):
+        fig = charts.time_bars({k: v[what] for k, v in t["series"].items()}, t["edges"], t["width"],
+                               f"{what} per {t['label']}",
+                               line=("all traffic (exact)", exact[what]) if exact is not None else None)
+        out.append(ctx.chart(fig, f"Traffic over time: {what}", sub, wide=True))
+    return out
 
 
 def mix_blocks(ctx: ReportContext, flows: pd.DataFrame) -> list:

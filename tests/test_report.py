@@ -453,3 +453,14 @@ def test_every_chart_has_a_title_and_axis_titles():
     units = " ".join(s["layout"]["yaxis"]["title"]["text"] + " " + s["layout"]["xaxis"]["title"]["text"]
                      for s in specs)
     assert "(ms)" in units and "bytes" in units and "time (UTC)" in units
+
+
+def test_traffic_over_time_exact_line_from_the_pipeline_timeline():
+    a = dissect.analyze([str(corpus_path("captures/zeek/http/206_example_b.pcap"))])
+    tl = a.stats.timeline
+    t = agg.traffic_over_time(a.flows, timeline=tl)
+    assert t["width"] >= 1 and t["exact"] is not None
+    assert t["exact"]["packets"].sum() == a.stats.packets == 1556       # capinfos: 1556 packets
+    assert t["exact"]["bytes"].sum() == a.stats.bytes
+    # the spread bars keep every flow byte too
+    assert sum(v["bytes"].sum() for v in t["series"].values()) == pytest.approx(agg.flow_bytes(a.flows).sum())
