@@ -191,63 +191,67 @@ class Pipeline:
         self._tl = [0, 0]
 
     def run(self, frames: Iterable, progress=None) -> None:
-        """Feed an iterator of frames (the fast loop: locals, no per-frame method lookups)."""
+        """Feed an iterator of frames (the fast loop: locals, no per-frame method lookups).
+
+        ``progress(frames_since_last_call, total_frames, total_wire_bytes)`` is called every
+        2048 frames when given."""
         st = self.stats
         decode = self.decoder.decode
         packet = self.table.packet
         tl = st.timeline
         n = st.packets
         nbytes = st.bytes
-        first = st.first_ts
-        last = st.last_ts
-        next_sweep = self._next_sweep
+        inf = float("inf")
+        first = inf if st.first_ts is None else st.first_ts
+        last = -inf if st.last_ts is None else st.last_ts
+        next_sweep = -inf if self._next_sweep is None else self._next_sweep
         sec = None
         spk = sby = 0
-        tick = 0
+        every = 2048 if progress is not None else 1 << 62
+        tick = n + every
         try:
             for ts, lt, data, wl in frames:
                 n += 1
                 nbytes += wl
-                if last is None or ts > last:
+                if ts > last:
                     last = ts
-                    if first is None:
-                        first = ts
-                elif ts < first:
+                if ts < first:
                     first = ts
-                if int(ts) != sec:
-                    if sec is not None:
+                s = int(ts)
+                if s != sec:
+                    if spk:
                         b = tl.get(sec)
                         if b is None:
                             tl[sec] = [spk, sby]
                         else:
                             b[0] += spk
                             b[1] += sby
-                    sec = int(ts)
+                    sec = s
                     spk = sby = 0
                 spk += 1
                 sby += wl
-                if next_sweep is None or ts >= next_sweep:
+                if ts >= next_sweep:
                     st.packets, st.bytes = n, nbytes
                     self._sweep(ts)
                     next_sweep = self._next_sweep
                 pkt = decode(ts, lt, data, wl)
                 if pkt is not None:
                     packet(pkt)
-                if progress is not None:
-                    tick += 1
-                    if tick >= 2048:
-                        progress(tick, n, nbytes)
-                        tick = 0
+                if n >= tick:
+                    progress(every, n, nbytes)
+                    tick = n + every
         finally:
-            if sec is not None and spk:
+            if spk:
                 b = tl.get(sec)
                 if b is None:
                     tl[sec] = [spk, sby]
                 else:
                     b[0] += spk
                     b[1] += sby
-            st.packets, st.bytes, st.first_ts, st.last_ts = n, nbytes, first, last
-            self._next_sweep = next_sweep
+            st.packets, st.bytes = n, nbytes
+            st.first_ts = None if first == inf else first
+            st.last_ts = None if last == -inf else last
+            self._next_sweep = None if next_sweep == -inf else next_sweep
 
     # -- time ------------------------------------------------------------------------------
     def _sweep(self, now: float) -> None:
@@ -272,6 +276,16 @@ class Pipeline:
 
         ``end_ts`` is the capture time at the end (default: the last packet's); a parallel
         engine passes the global one so that every worker judges idle flows alike."""
+        from dissect.order import canonical
+
+        # canonical table order (dissect.order): the same rows in the same order with any --jobs
+        records = canonical([self.collect(end_ts)])
+        self.finalize(records)
+        self._fill_stats(records)
+        return Analysis(records, self.captures, self.stats, self.options)
+
+    def collect(self, end_ts: float | None = None) -> dict[str, list]:
+        """End of input: end every flow; the records by table before ``finalize`` (a worker's share)."""
         if self._finished:
             raise RuntimeError("Pipeline.finish() called twice")
         self._finished = True
@@ -281,7 +295,14 @@ class Pipeline:
             self._decoder.expire(float("inf"))
         records = _group(self.sink)
         self.sink.clear()
+        return records
+
+    def finalize(self, records: dict[str, list]) -> None:
+        """Cross-flow tables (``Protocol.finalize``) from the records and the (merged) shared state."""
         for name, proto in self.detector.protos.items():
+            merge = getattr(proto, "merge_shared", None)
+            if merge is not None and name in self.shared:
+                self.shared[name] = merge([self.shared[name]])   # canonical form, as after a merge
             if proto.finalize is None:
                 continue
             try:
@@ -296,8 +317,6 @@ class Pipeline:
         ext = self.extractor
         if ext is not None and hasattr(ext, "close"):
             ext.close()
-        self._fill_stats(records)
-        return Analysis(records, self.captures, self.stats, self.options)
 
     def _fill_stats(self, records: dict[str, list]) -> None:
         st = self.stats
