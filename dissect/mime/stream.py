@@ -33,7 +33,8 @@ from typing import Any
 
 from dissect.mime import records as R
 from dissect.mime.decoders import decoder_for
-from dissect.mime.headers import STRUCTURED_LIMIT, HeaderBlock, parse_fields, parse_header_block
+from dissect.mime.headers import (STDLIB_BLOCKS, STRUCTURED_LIMIT, HeaderBlock, parse_fields,
+                                  parse_header_block)
 
 __all__ = ["MimeStream"]
 
@@ -121,6 +122,7 @@ class MimeStream:
         self._truncated = False
         self._defects = 0
         self._weirds_seen: set[str] = set()
+        self._std_budget = [STDLIB_BLOCKS]   # header blocks the stdlib may still parse (see headers)
         self._ts = ts
         self._closed = False
         self._summary: R.MessageSummary | None = None
@@ -273,6 +275,9 @@ class MimeStream:
                     eol = b""
                     pos = n
                 else:
+                    if nl - pos > line_cap:   # whole in one chunk: the same weird as when split
+                        self._hit("mime_long_line", f"header line longer than {line_cap} bytes")
+                        self._defects += 1
                     line = bytes(buf[pos:nl])
                     eol = b"\n"
                     pos = nl + 1
@@ -384,7 +389,7 @@ class MimeStream:
     def _end_headers(self, ent: _Entity) -> None:
         top = ent.msg_body
         default_ct = "message/rfc822" if ent.digest else "text/plain"
-        hdr = parse_header_block(ent.hlines, top=top, default_ct=default_ct)
+        hdr = parse_header_block(ent.hlines, top=top, default_ct=default_ct, budget=self._std_budget)
         ent.hlines = []
         hdr.raw = []          # every value needed was read out; don't keep 10k header lists
         ent.hdr = hdr
@@ -557,7 +562,7 @@ class MimeStream:
         if ent.state == HEADERS:
             # never got past its headers (cut): parse what we have
             if ent.hlines or ent.hdr is None:
-                hdr = parse_header_block(ent.hlines, top=ent.msg_body,
+                hdr = parse_header_block(ent.hlines, top=ent.msg_body, budget=self._std_budget,
                                          default_ct="message/rfc822" if ent.digest else "text/plain")
                 ent.hdr = hdr
                 self._defects += hdr.defects + len(hdr.errors)
@@ -637,7 +642,7 @@ class MimeStream:
                 dsn_blocks.append(bytes(ent.keep))
             elif ct in _RETURNED_HEADERS and ent.keep is not None:
                 lines = bytes(ent.keep).replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].split(b"\n")
-                h = parse_header_block(lines, top=False)
+                h = parse_header_block(lines, top=False, budget=self._std_budget)
                 mid = h.get("message-id")
                 if mid:
                     returned_ids.append(mid)
