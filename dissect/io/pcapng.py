@@ -98,6 +98,29 @@ def walk_pcapng(src: Source, buf: bytes, info: CaptureInfo, weird):
             need = 12
             while off + 12 <= n:
                 btype, blen = hdr(buf, off)
+                if btype == EPB and 32 <= blen <= MAX_BLOCK and not blen & 3:
+                    # fast path: a well-formed enhanced packet block
+                    end = off + blen
+                    if end > n:
+                        need = blen
+                        break
+                    ifid, hi, lo, caplen, orig = epb(buf, off + 8)
+                    if caplen <= blen - 32 and ifid < len(ifaces):
+                        nblock += 1
+                        lt, units, tsoff, _snap = ifaces[ifid]
+                        sec, frac = divmod((hi << 32) | lo, units)
+                        ts = sec + frac / units
+                        if tsoff:
+                            ts += tsoff
+                        if ts < tmin:
+                            tmin = ts
+                        if ts > tmax:
+                            tmax = ts
+                        packets += 1
+                        nbytes += orig
+                        yield (ts, lt, buf[off + 28:off + 28 + caplen], orig)
+                        off = end
+                        continue
                 if btype == SHB:
                     bom = buf[off + 8:off + 12]
                     if bom == b"\x4d\x3c\x2b\x1a":
