@@ -651,3 +651,55 @@ def test_extraction_writes_eml_and_attachments_whatever_the_chunking(tmp_path):
         inner = [p for p in parts_of(sink) if p.filename == "in.bin"][0]
         assert files[inner.extracted] == b"\x00\x01inner-bin" * 10
     assert listings[0] == listings[1]
+
+
+def _corpus_emls():
+    base = corpus_path("tshark")
+    return [unstuff(p.read_bytes()) for p in sorted(base.rglob("*.eml"))]
+
+
+def test_lenient_header_decoding_agrees_with_policy_default():
+    """Subject/From/To/Cc are decoded by our linear decoder; on real and generated messages the
+    result must mean what policy.default gives (same text; same (name, address) pairs)."""
+    import email as _email
+    from email.utils import getaddresses
+
+    msgs = _corpus_emls() + [build_message(), build_dsn()]
+    checked = 0
+    for data in msgs:
+        s, _ = run(data)
+        ref = _email.message_from_bytes(data, policy=policy.default)
+        if ref["subject"] is not None:
+            assert s.subject == (str(ref["subject"]).strip() or None)
+            checked += 1
+        for ours, name in ((s.header_from, "from"), (s.header_to, "to"), (s.cc, "cc")):
+            if ref[name] is None:
+                continue
+            want = [(n, a.lower()) for n, a in getaddresses([str(ref[name])])]
+            got = [(n, a.lower()) for n, a in getaddresses([ours or ""])]
+            # same addresses; same display names where policy.default keeps one (it drops the
+            # old "addr (Name)" comment form, which we keep as sent)
+            assert [a for _, a in got] == [a for _, a in want], (ours, str(ref[name]))
+            assert all(wn == gn for (wn, _), (gn, _) in zip(want, got) if wn), (ours, str(ref[name]))
+            checked += 1
+    assert checked > 40
+
+
+def test_hostile_headers_stay_out_of_the_stdlib(monkeypatch):
+    """Values the stdlib parses slowly (quote runs) or recursively (nested comments) never reach
+    it, and at most STDLIB_BLOCKS header blocks per message do."""
+    import dissect.mime.headers as H
+
+    calls = []
+    real = H._PARSER.parsebytes
+    monkeypatch.setattr(H._PARSER, "parsebytes", lambda b, *a, **k: calls.append(len(b)) or real(b, *a, **k))
+    v = "(" * 8000
+    data = ("From: " + '"a' * 4000 + "\r\nSubject: " + v + "\r\nContent-Type: text/plain; name*0=" + v +
+            "\r\n\r\nx\r\n").encode()
+    s, sink = run(data)
+    assert calls == [] and parts_of(sink)[0].size == 3
+    many = (b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+            + b"--b\r\nContent-Type: text/plain; name*=utf-8''%C3%A9.txt\r\n\r\nx\r\n" * 500 + b"--b--\r\n")
+    s, sink = run(many)
+    assert len(calls) == H.STDLIB_BLOCKS
+    assert {p.filename for p in parts_of(sink)[1:]} == {"é.txt"}       # the lenient reader agrees
