@@ -8,9 +8,7 @@ the rest of the report is still written (the tests require that no block fails o
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
-import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +141,7 @@ class SectionOut:
     blocks: list[Block] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     intro: str | None = None
+    tracebacks: list[str] = field(default_factory=list)    # for debugging a failed block
 
     def add(self, *blocks: Block | None) -> None:
         for b in blocks:
@@ -167,7 +166,7 @@ class SectionOut:
         reason = f"{what}: {type(e).__name__}: {e}"[:300]
         self.failures.append(reason)
         self.blocks.append(Note(f"section failed: {reason}", kind="failed"))
-        self.traceback = traceback.format_exc()
+        self.tracebacks.append(traceback.format_exc())
 
 
 def _sections() -> list[tuple[str, str, Callable[[ReportContext, SectionOut], bool]]]:

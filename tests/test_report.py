@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import dissect
-from conftest import CORPUS, SAMPLES, corpus_path
+from conftest import SAMPLES, corpus_path
 from dissect.reports import aggregate as agg
 from dissect.reports import mail as mail_section
 from dissect.reports.builder import ReportContext, render_report
