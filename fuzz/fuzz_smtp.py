@@ -59,7 +59,7 @@ def target(data: bytes) -> None:
         else:
             an.feed(d, chunk, float(k))
     an.close(1e6)
-    assert sum(1 for r in sink if r.__table__ == "smtp_sessions") == 1
+    assert sum(1 for r in sink if r.__table__ == "smtp_sessions") <= 1
 
 
 def seeds() -> list[bytes]:

@@ -1206,6 +1206,8 @@ class SmtpAnalyzer(Analyzer):
                 t.end_reason = "mail"
             self._emit_txn(t)
         self._txns = []
+        if self._ts0 is None:
+            return  # no byte and no gap ever reached us (e.g. a scan of port 25): no session
         a = self._auth_last
         ctx = self.ctx
         self.ctx.emit(SmtpSession(
