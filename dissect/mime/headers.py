@@ -1,27 +1,38 @@
 """Header blocks: the ONE place where the stdlib ``email`` package (``policy.default``) is called.
 
-:func:`parse_header_block` hands a header block (bytes up to and including the empty line) to
-``email.parser.BytesHeaderParser(policy=policy.default)`` and reads every value we need out of
-it, each access guarded on its own: the stdlib may raise on hostile structured headers (and has
-had quadratic paths on huge ones), so an exception becomes an error string (the caller turns it
-into a ``mime_parser_exception`` weird) and the fields that parsed are kept. Header values longer
-than ``STRUCTURED_LIMIT`` are never handed to the structured parser (they are kept raw, decoded
-leniently). The header count/size caps are enforced before the stdlib sees the block.
+:func:`parse_header_block` unfolds a header block and reads what the tables need. The stdlib
+(``BytesHeaderParser(policy=policy.default)``) parses the Content-Type / Content-Disposition
+parameters whenever they are not plain ASCII ``name=value`` pairs (RFC 2231 ``*``, RFC 2047
+``=?``, comments, quoted-pairs, 8-bit), each access guarded on its own: an exception becomes an
+error string (the caller turns it into a ``mime_parser_exception`` weird) and what parsed is kept.
 
-RFC 2047/2231 results of the stdlib were checked against the corpus and the PROTOCOL_NOTES traps
-(split multi-byte encoded-words, encoded-words inside quoted parameters, RFC 2231 segments out of
-order, charset only in ``*0*``): ``policy.default`` gets them right (tests/test_mime.py),
-so it is used; the lenient decoder below is the fallback when it raises.
+Measured limits of the stdlib on hostile input decide where it is *not* used:
+
+* its address/unstructured parsers are quadratic on quote runs (8 kB of ``"a`` in From/To: ~10 s)
+  and slow in general (~0.1 ms per byte), so Subject, From, To and Cc are decoded by the linear
+  lenient decoder below (raw value with encoded-words decoded, as tshark and Suricata show them);
+  ``tests/test_mime.py`` checks that it means what ``policy.default`` gives on real mail;
+* its parameter parser recurses on nested comments (RecursionError at ~500 ``(``) and costs up
+  to ~20 ms per kB of pathological quoting, so only values up to ``STDLIB_VALUE_LIMIT`` with few
+  comments, and at most ``STDLIB_BLOCKS`` header blocks per message, go to it; the rest are read
+  by :class:`_Params` (RFC 2231 by index, charset from the first segment, 2047 in quoted values);
+* plain ASCII parameters are read by hand (the fast path: 10k parts would cost 10 s otherwise);
+  the tests check that both paths give the same rows on the corpus.
+
+RFC 2047/2231 results were checked against the corpus and the PROTOCOL_NOTES traps (split
+multi-byte encoded-words, encoded-words inside quoted parameters, RFC 2231 segments out of order,
+charset only in ``*0*``, unquoted encoded-words): see ``test_filename_traps`` and friends.
+The header count/size caps are enforced by the caller before a block gets here.
 """
 
 from __future__ import annotations
 
 import binascii
 import re
-from urllib.parse import unquote_to_bytes
 from dataclasses import dataclass, field
 from email import policy as _policy
 from email.parser import BytesHeaderParser
+from urllib.parse import unquote_to_bytes
 
 __all__ = ["HeaderBlock", "parse_header_block", "decode_rfc2047", "split_header_lines",
            "parse_fields"]

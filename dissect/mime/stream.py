@@ -7,9 +7,10 @@ matter (100k parts, deep nesting, 256 MB bodies). So the *structure* is scanned 
 scan offset: candidate delimiter lines are found with ``bytes.find(b"\\n--")`` and looked up in a
 dict of open boundaries (O(1) per line, whatever the depth); everything between two candidates is
 handed to the part in bulk. Bodies are decoded as they stream (``dissect.mime.decoders``) into a
-SHA-256 and, only when extracting, into a spool file. The *headers* of every entity still go
-through the stdlib (``policy.default``) in the one guarded helper,
-:func:`dissect.mime.headers.parse_header_block`, which does RFC 2047/2231 and structured headers.
+SHA-256 and, only when extracting, into a spool file. The *headers* of every entity go through
+the one guarded helper :func:`dissect.mime.headers.parse_header_block`, the only caller of the
+stdlib (``policy.default``), which decodes RFC 2047/2231 (see its docstring for where and why the
+stdlib is bounded).
 
 Boundary rules follow RFC 2046 (and the stdlib's feedparser): a delimiter line is ``--boundary``
 optionally followed by ``--`` (close) and linear white space; the line end *before* it belongs to
