@@ -97,7 +97,8 @@ def entries(capture):
     return [e for e in MANIFEST if e["capture"] == capture]
 
 
-@pytest.mark.parametrize("capture", ["snmp-v1v2c.pcap", "snmp-v3.pcap", "snmp-tcp.pcap", "snmp-traps.pcap"])
+@pytest.mark.parametrize("capture", ["snmp-v1v2c.pcap", "snmp-v3.pcap", "snmp-tcp.pcap", "snmp-traps.pcap",
+                                     "snmp-extra.pcap"])
 def test_varbinds_match_what_the_tools_printed(capture):
     a = run(capture)
     uids = flows_in_order(a)
@@ -118,7 +119,8 @@ def test_varbinds_match_what_the_tools_printed(capture):
         else:
             assert got == want, e["cmd"]
         checked += len(want)
-    assert checked >= {"snmp-v1v2c.pcap": 30, "snmp-v3.pcap": 25, "snmp-tcp.pcap": 12, "snmp-traps.pcap": 0}[capture]
+    assert checked >= {"snmp-v1v2c.pcap": 30, "snmp-v3.pcap": 25, "snmp-tcp.pcap": 12, "snmp-traps.pcap": 0,
+                       "snmp-extra.pcap": 12}[capture]
 
 
 def test_v1v2c_requests_communities_and_pairing():
@@ -424,3 +426,22 @@ def test_pysnmp_3des_and_aes_extensions():
         assert resp.engine_id_format == "mac" and resp.engine_id_value == "00:00:5e:00:53:01"
         got = [(v.oid, v.value) for v in sorted(vbs[resp.pdu_index], key=lambda v: v.index)]
         assert got == [(o, val) for o, _t, val in printed[user]["varbinds"]] and got[0][1].startswith("PySNMP")
+
+
+def test_ipv6_time_window_and_context():
+    a = run("snmp-extra.pcap")
+    pdus = sorted(a.records["snmp_pdus"], key=lambda r: r.ts)
+    v6 = [r for r in pdus if ":" in r.src_h]
+    assert v6 and {r.src_h for r in v6} == {"::1"} and {r.transport for r in v6} == {"udp", "tcp"}
+    assert all(r.answered for r in v6 if r.is_request)
+    # stale boots/time (-Z 0,1): an authenticated Report notInTimeWindows, then a retry with a
+    # new msgID and the agent's boots/time (the request-id stays)
+    late = next(r for r in pdus if r.report_reason == "notInTimeWindows")
+    assert late.auth == "ok" and late.user == "shaUser"
+    req = next(r for r in pdus if r.pdu_index == late.request_index)
+    assert req.outcome == "report:notInTimeWindows" and req.engine_boots == 0
+    retry = next(r for r in pdus if r.is_request and r.request_id == req.request_id and r is not req)
+    assert retry.answered and retry.outcome == "noError" and retry.engine_boots >= 1
+    # a context the agent does not know: net-snmp drops the request silently
+    ctx = [r for r in pdus if r.context_name == "noSuchContext" and r.user == "shaUser"]
+    assert len(ctx) == 2 and all(r.answered is False and r.auth == "ok" for r in ctx)

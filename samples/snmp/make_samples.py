@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Re-create the SNMP sample captures with net-snmp on loopback (needs root for tcpdump).
 
-    python3 samples/snmp/make_samples.py          # writes *.pcap and manifest.json here
+    python3 samples/snmp/make_samples.py [CAPTURE...]   # writes *.pcap and manifest.json here
 
 Runs our own snmpd (udp+tcp 127.0.0.1:16161) and snmptrapd (udp 127.0.0.1:16162) from the
 configuration files next to this script, captures each scenario with ``tcpdump -i lo -U``, runs the
@@ -165,6 +165,20 @@ def tcp(cap):
     tool(cap, "snmpget", *v3args("aesUser"), "tcp:" + AGENT, SYS_DESCR)
 
 
+def extra(cap):
+    tool(cap, "snmpget", "-v2c", "-c", "public", "udp6:[::1]:16161", SYS_DESCR, SYS_CONTACT)
+    tool(cap, "snmpwalk", "-v2c", "-c", "public", "tcp6:[::1]:16161", "1.3.6.1.2.1.1.9.1.3")
+    tool(cap, "snmpget", *v3args("shaUser"), "-e", "0x80001f8804" + b"pcapdissectsample".hex(), "-Z", "0,1",
+         AGENT, SYS_DESCR, note="engine id given, stale boots/time: Report notInTimeWindows, then a retry in time")
+    tool(cap, "snmpget", *v3args("shaUser"), "-n", "noSuchContext", AGENT, SYS_DESCR,
+         note="unknown context: net-snmp drops the request (no Report)")
+    tool(cap, "snmpgetnext", "-v1", "-c", "public", AGENT, "1.3.6.1.6.3.99", note="v1 end of MIB: noSuchName")
+
+
+CAPTURES = {"snmp-v1v2c.pcap": v1v2c, "snmp-traps.pcap": traps, "snmp-v3.pcap": v3, "snmp-tcp.pcap": tcp,
+            "snmp-extra.pcap": extra}
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("needs root (tcpdump on lo)")
@@ -177,15 +191,17 @@ def main():
                              stdout=open(work / "snmptrapd.log", "w"), stderr=subprocess.STDOUT,
                              env=dict(env, SNMP_PERSISTENT_DIR=str(work / "trapd")))
     time.sleep(1.5)
+    wanted = [a for a in sys.argv[1:] if a in CAPTURES] or list(CAPTURES)
     try:
-        capture("snmp-v1v2c.pcap", v1v2c)
-        capture("snmp-traps.pcap", traps)
-        capture("snmp-v3.pcap", v3)
-        capture("snmp-tcp.pcap", tcp)
+        for name in wanted:
+            capture(name, CAPTURES[name])
     finally:
         stop(snmpd)
         stop(trapd)
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    mf = HERE / "manifest.json"
+    old = json.loads(mf.read_text()) if mf.exists() else []
+    kept = [e for e in old if e.get("capture") not in wanted]
+    mf.write_text(json.dumps(kept + manifest, indent=1) + "\n")
     print((work / "snmptrapd.log").read_text()[-2000:])
     shutil.rmtree(work, ignore_errors=True)
 
