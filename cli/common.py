@@ -6,6 +6,7 @@ Every command builds its run through :func:`run_analysis` so that the capture op
 
 from __future__ import annotations
 
+import contextvars
 import re
 import sys
 from pathlib import Path
@@ -119,13 +120,103 @@ def check_paths(paths: list[str]) -> list[str]:
     return paths
 
 
-def run_analysis(paths: list[str], options: Any):
-    """Analyse captures with a progress bar on stderr; capture errors become UserError."""
+# -- scale-out options (--jobs, --engine, --scheduler): added to every analysis command -------------
+_SCALE: contextvars.ContextVar[dict] = contextvars.ContextVar("dissect_scale", default={})
+
+#: commands (and sub-commands) that get --jobs/--engine/--scheduler (see apply_scale_options)
+SCALE_COMMANDS = frozenset({"summary", "flows", "export", "report", "http", "smtp", "mail", "snmp",
+                            "list", "audit"})
+
+
+def jobs_option() -> Any:
+    return typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: every core when the "
+                        "input is 64 MB or more, else 1). Results are identical to one process.")
+
+
+def engine_option() -> Any:
+    return typer.Option("local", "--engine", help="local (processes on this machine) or dask "
+                        "(a dask.distributed LocalCluster of --jobs workers, or --scheduler).")
+
+
+def scheduler_option() -> Any:
+    return typer.Option(None, "--scheduler", help="A running dask.distributed scheduler, "
+                        "tcp://HOST:PORT (implies --engine dask; workers must see the capture files).")
+
+
+def with_scale_options(fn):
+    """Add --jobs/--engine/--scheduler to a command; :func:`run_analysis` picks them up."""
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn)
+    if "jobs" in sig.parameters:
+        return fn
+    kw = inspect.Parameter.KEYWORD_ONLY
+    extra = [inspect.Parameter("jobs", kw, default=jobs_option(), annotation=Optional[int]),
+             inspect.Parameter("engine", kw, default=engine_option(), annotation=str),
+             inspect.Parameter("scheduler", kw, default=scheduler_option(), annotation=Optional[str])]
+
+    @functools.wraps(fn)
+    def wrapper(*args, jobs=None, engine="local", scheduler=None, **kwargs):
+        token = _SCALE.set({"jobs": jobs, "engine": engine, "scheduler": scheduler})
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _SCALE.reset(token)
+
+    params = list(sig.parameters.values())
+    wrapper.__signature__ = sig.replace(parameters=params + extra)
+    wrapper.__annotations__ = {**getattr(fn, "__annotations__", {}), "jobs": Optional[int],
+                               "engine": str, "scheduler": Optional[str]}
+    return wrapper
+
+
+def apply_scale_options(app: typer.Typer, names=SCALE_COMMANDS) -> None:
+    """Wrap the analysis commands of ``app`` (and of its sub-apps) with :func:`with_scale_options`."""
+    for c in app.registered_commands:
+        name = c.name or (c.callback.__name__ if c.callback else "")
+        if c.callback is not None and name in names:
+            c.callback = with_scale_options(c.callback)
+    for g in app.registered_groups:
+        if g.typer_instance is not None:
+            if g.typer_instance.registered_callback is not None and g.name in names:
+                cb = g.typer_instance.registered_callback
+                if cb.callback is not None:
+                    cb.callback = with_scale_options(cb.callback)
+            apply_scale_options(g.typer_instance, names)
+
+
+def run_analysis(paths: list[str], options: Any, *, jobs: Optional[int] = None,
+                 engine: Optional[str] = None, scheduler: Optional[str] = None):
+    """Analyse captures with a progress bar on stderr; capture errors become UserError.
+
+    ``jobs``/``engine``/``scheduler`` default to the command's --jobs/--engine/--scheduler.
+    """
     from dissect.errors import CaptureError
-    from dissect.pipeline import analyze
 
     check_paths(paths)
+    scale = _SCALE.get()
+    jobs = scale.get("jobs") if jobs is None else jobs
+    engine = (engine or scale.get("engine") or "local").lower()
+    scheduler = scheduler or scale.get("scheduler")
+    if scheduler:
+        engine = "dask"
+    if engine not in ("local", "dask"):
+        raise UserError(f"--engine expects local or dask, got {engine!r}")
+    progress = sys.stderr.isatty() or options.progress
     try:
-        return analyze(paths, options=options, progress=sys.stderr.isatty() or options.progress)
+        if engine == "dask":
+            try:
+                from dissect.dask_engine import analyze_dask
+            except ImportError as e:
+                raise UserError(f"--engine dask needs dask.distributed ({e}); pip install 'pcap-dissect[dask]'") \
+                    from None
+            return analyze_dask(paths, options, jobs=jobs, scheduler=scheduler, progress=progress)
+        from dissect.parallel import analyze_parallel
+        return analyze_parallel(paths, options, jobs=jobs, progress=progress)
     except CaptureError as e:
         raise UserError(str(e)) from None
+    except OSError as e:
+        if scheduler:
+            raise UserError(f"--scheduler {scheduler}: {e}") from None
+        raise

@@ -38,6 +38,11 @@ for _name in COMMAND_MODULES:
         continue
     _mod.register(app)
 
+# --jobs / --engine / --scheduler on every analysis command (dissect.parallel, dissect.dask_engine)
+from dissect.cli.common import apply_scale_options  # noqa: E402
+
+apply_scale_options(app)
+
 
 def main() -> None:
     from dissect.cli.common import run_app

@@ -11,7 +11,7 @@ import re
 from dissect.analyzer import ORIG, Protocol
 from dissect.http.records import HttpBody, HttpHeader, HttpTransaction
 from dissect.http.parser import HttpAnalyzer
-from dissect.http.ranges import HttpRangeObject, finalize, make_shared
+from dissect.http.ranges import HttpRangeObject, finalize, make_shared, merge_shared
 
 __all__ = ["PROTOCOL", "HttpAnalyzer", "HttpTransaction", "HttpHeader", "HttpBody", "HttpRangeObject", "probe"]
 
@@ -64,4 +64,5 @@ PROTOCOL = Protocol(
     record_types=(HttpTransaction, HttpHeader, HttpBody, HttpRangeObject),
     make_shared=make_shared,
     finalize=finalize,
+    merge_shared=merge_shared,
 )

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 from dissect.schema import col, record
 
 __all__ = ["RangeStore", "RangeWriter", "ByteRangesParser", "HttpRangeObject", "parse_content_range",
-           "make_shared", "finalize"]
+           "make_shared", "merge_shared", "finalize"]
 
 MAX_OBJECTS = 256
 MAX_INTERVALS = 10_000
@@ -62,7 +62,8 @@ def parse_content_range(value: str | None) -> tuple[int, int, int] | None:
 
 
 class _Obj:
-    __slots__ = ("file", "total", "starts", "ends", "parts", "uids", "filename", "ctype", "full", "ts")
+    __slots__ = ("file", "total", "starts", "ends", "parts", "uids", "filename", "ctype", "full", "ts",
+                 "uid_ts")
 
     def __init__(self, total: int, keep: bool = True):
         # objects larger than caps.message_bytes are tracked (coverage) but not kept
@@ -72,10 +73,46 @@ class _Obj:
         self.ends: list[int] = []
         self.parts = 0
         self.uids: list[str] = []
+        self.uid_ts: list[float] = []      # first time of each uid (canonical order after a merge)
         self.filename = None
         self.ctype = None
         self.full = False      # interval list hit MAX_INTERVALS: stop tracking
         self.ts = 0.0
+
+    def __getstate__(self):
+        """Picklable (parallel runs return the shared state): the temporary file travels as bytes."""
+        st = {k: getattr(self, k) for k in self.__slots__ if k != "file"}
+        if self.file is not None:
+            self.file.seek(0)
+            st["data"] = self.file.read()
+        return st
+
+    def __setstate__(self, st):
+        data = st.pop("data", None)
+        for k, v in st.items():
+            setattr(self, k, v)
+        self.file = None
+        if data is not None:
+            self.file = tempfile.TemporaryFile()
+            self.file.write(data)
+
+    def merge(self, other: "_Obj") -> None:
+        """Add the pieces another worker saw of the same object."""
+        for s, e in zip(other.starts, other.ends):
+            if other.file is not None and self.file is not None:
+                other.file.seek(s)
+                self.write(s, other.file.read(e - s))
+            else:
+                self._cover(s, e)
+        self.parts += other.parts
+        for u, t in zip(other.uids, other.uid_ts):
+            if u not in self.uids:
+                self.uids.append(u)
+                self.uid_ts.append(t)
+        self.filename = self.filename or other.filename
+        self.ctype = self.ctype or other.ctype
+        self.full = self.full or other.full
+        self.ts = min(self.ts, other.ts)
 
     def write(self, pos: int, data: bytes) -> None:
         n = len(data)
@@ -144,6 +181,7 @@ class RangeStore:
             obj.ts = ts
         if uid not in obj.uids:
             obj.uids.append(uid)
+            obj.uid_ts.append(ts)
         return obj
 
     def finalize(self) -> list[HttpRangeObject]:
@@ -283,6 +321,32 @@ class ByteRangesParser:
 
 def make_shared(options: Any) -> RangeStore:
     return RangeStore(options)
+
+
+def merge_shared(parts: list) -> RangeStore | None:
+    """``Protocol.merge_shared`` (parallel runs): the objects of every worker, pieces of the same
+    object merged; objects in canonical order (first piece's time, then key)."""
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out.refused += p.refused
+        for key, obj in p.objects.items():
+            cur = out.objects.get(key)
+            if cur is not None:
+                cur.merge(obj)
+            elif len(out.objects) < MAX_OBJECTS:
+                out.objects[key] = obj
+            else:
+                out.refused += 1
+    out.objects = dict(sorted(out.objects.items(), key=lambda kv: (kv[1].ts, kv[0])))
+    for obj in out.objects.values():
+        if len(obj.uids) > 1:
+            pairs = sorted(zip(obj.uid_ts, obj.uids))
+            obj.uid_ts = [t for t, _ in pairs]
+            obj.uids = [u for _, u in pairs]
+    return out
 
 
 def finalize(shared: RangeStore | None, records: dict) -> list[HttpRangeObject]:

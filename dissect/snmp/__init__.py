@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 
 from dissect.analyzer import Protocol
-from dissect.snmp.analyzer import SnmpAnalyzer, make_shared, probe
+from dissect.snmp.analyzer import SnmpAnalyzer, make_shared, merge_shared, probe
 from dissect.snmp.records import SnmpPdu, SnmpVarbind
 
 _record_types: tuple = (SnmpPdu, SnmpVarbind)
@@ -35,6 +35,7 @@ PROTOCOL = Protocol(
     record_types=_record_types,
     make_shared=make_shared,
     finalize=_finalize,
+    merge_shared=merge_shared,
 )
 
 __all__ = ["PROTOCOL", "SnmpAnalyzer", "SnmpPdu", "SnmpVarbind"]

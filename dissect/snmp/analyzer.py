@@ -32,7 +32,7 @@ from dissect.snmp.message import (REQUEST_TYPES, GENERIC_TRAPS, Limits, Message,
 from dissect.snmp.records import SnmpPdu, SnmpVarbind
 from dissect.weird import declare, excerpt
 
-__all__ = ["SnmpAnalyzer", "SnmpShared", "make_shared", "probe", "AuthSample"]
+__all__ = ["SnmpAnalyzer", "SnmpShared", "make_shared", "merge_shared", "probe", "AuthSample"]
 
 W_PENDING_CAP = declare("snmp_pending_cap", "Too many SNMP requests awaiting a response in one flow; the oldest was closed as unanswered", "warning")
 W_AUTH_SAMPLES_CAP = declare("snmp_auth_samples_cap", "The number of authenticated SNMPv3 messages kept for the audit hit its cap", "info")
@@ -80,6 +80,9 @@ class AuthSample(tuple):
 
     def __new__(cls, *values):
         return tuple.__new__(cls, values)
+
+    def __getnewargs__(self):     # pickling (parallel runs return the shared state)
+        return tuple(self)
 
     ts = property(lambda s: s[0])
     uid = property(lambda s: s[1])
@@ -133,6 +136,46 @@ class SnmpShared:
 
 def make_shared(options) -> SnmpShared:
     return SnmpShared(options)
+
+
+def merge_shared(parts: list) -> SnmpShared:
+    """``Protocol.merge_shared``: one state from the workers' (parallel runs; dissect.parallel).
+
+    Auth samples are concatenated and put in canonical order (ts, flow uid; stable, so a flow's
+    samples keep their order) and cut to the caps again; engines keep their latest entry; the key
+    store is the first worker's (the same keys file) with the budget hits summed.
+    """
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    out = parts[0]
+    if len(parts) > 1:
+        samples = []
+        for p in parts:
+            samples.extend(p.auth_samples)
+        out.auth_samples = samples
+        out.auth_samples_dropped = sum(p.auth_samples_dropped for p in parts)
+        for p in parts[1:]:
+            for k, v in p.engines.items():
+                cur = out.engines.get(k)
+                if cur is None or v[2] > cur[2]:
+                    out.engines[k] = v
+            hits = getattr(p.keys, "budget_hits", 0)
+            if out.keys is not None and isinstance(hits, int):
+                out.keys.budget_hits += hits
+    out.auth_samples.sort(key=lambda s: (s[0], s[1] or ""))
+    if len(parts) > 1:
+        kept, nbytes = [], 0
+        for smp in out.auth_samples:
+            if len(kept) >= out.AUTH_SAMPLES_CAP or nbytes + len(smp[4]) > out.AUTH_SAMPLES_BYTES:
+                out.auth_samples_dropped += 1
+                continue
+            nbytes += len(smp[4])
+            kept.append(smp)
+        out.auth_samples = kept
+        out.auth_samples_bytes = nbytes
+    out.by_manager = {}
+    return out
 
 
 def probe(direction: int, data: bytes, proto: str) -> bool | None:
