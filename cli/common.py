@@ -192,7 +192,7 @@ def run_analysis(paths: list[str], options: Any, *, jobs: Optional[int] = None,
 
     ``jobs``/``engine``/``scheduler`` default to the command's --jobs/--engine/--scheduler.
     """
-    from dissect.errors import CaptureError
+    from dissect.errors import CaptureError, KeysFileError
 
     check_paths(paths)
     scale = _SCALE.get()
@@ -214,7 +214,7 @@ def run_analysis(paths: list[str], options: Any, *, jobs: Optional[int] = None,
             return analyze_dask(paths, options, jobs=jobs, scheduler=scheduler, progress=progress)
         from dissect.parallel import analyze_parallel
         return analyze_parallel(paths, options, jobs=jobs, progress=progress)
-    except CaptureError as e:
+    except (CaptureError, KeysFileError) as e:  # KeysFileError: a bad --snmp-keys file
         raise UserError(str(e)) from None
     except OSError as e:
         if scheduler:
