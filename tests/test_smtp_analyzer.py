@@ -465,3 +465,13 @@ def test_gap_inside_bdat_chunk_counts_exact_octets():
 def test_no_bytes_no_session():
     t = run([])
     assert "smtp_sessions" not in t
+
+
+def test_list_caps_are_weirds():
+    t = run([GREETING, (C, b"NOOP\r\n" * 150), (S, b"250 ok\r\n" * 150),
+             (C, b"EHLO c\r\n"), (S, b"250-x\r\n" * 300 + b"250 end\r\n")])
+    s = one(t, "smtp_sessions")
+    assert len(s.other_commands) == 101 and s.other_commands[-1] == "..." and s.commands == 151
+    w = weirds(t)
+    assert w.count("smtp_too_many_other_commands") == 1 and w.count("smtp_reply_too_long") == 1
+    assert len(s.extensions) == 256                    # lines 2..257 kept (256 lines incl. the '...')

@@ -48,6 +48,13 @@ W_DATA_NO_END = declare("smtp_data_end_missing",
 W_BDAT_BAD = declare("smtp_bad_bdat", "BDAT without a valid chunk size")
 W_UNANSWERED = declare("smtp_command_unanswered",
                        "The server answered a later command (221 to QUIT) without answering this one")
+W_RCPT_CAP = declare("smtp_too_many_recipients",
+                     "A transaction has more RCPT commands than are kept as rows (100000); the rest are counted only")
+W_REPLY_LINES = declare("smtp_reply_too_long",
+                        "A multi-line reply has more than 256 lines; the rest were counted, not kept", "info")
+W_OTHER_CAP = declare("smtp_too_many_other_commands",
+                      "More than 100 VRFY/EXPN/NOOP/HELP/unknown commands in a session; the rest are only counted",
+                      "info")
 W_GAP = declare("smtp_content_gap", "Bytes of the SMTP session are missing; the analyzer resynchronised", "info")
 W_MIDSTREAM = declare("smtp_midstream", "The session was picked up after its start (no greeting seen before "
                       "client data); parsing starts at the next recognisable command", "info")
@@ -491,6 +498,9 @@ class SmtpAnalyzer(Analyzer):
     def _other(self, s: str) -> None:
         if len(self.s_other) < _MAX_OTHER:
             self.s_other.append(s[:200])
+        elif len(self.s_other) == _MAX_OTHER:
+            self.s_other.append("...")
+            self.weird(W_OTHER_CAP, self._ts_last, s[:100])
 
     def _push(self, cmd: _Cmd, ts: float) -> None:
         if cmd.txn is not None:
@@ -545,6 +555,9 @@ class SmtpAnalyzer(Analyzer):
         r = _Rcpt(ts, path or "", params)
         if len(txn.rcpts) < _MAX_RCPT_ROWS:
             txn.rcpts.append(r)
+        elif not txn.incomplete:
+            txn.incomplete = True
+            self.weird(W_RCPT_CAP, ts, arg)
         cmd = _Cmd(verb, arg, ts, txn)
         cmd.rcpt = r
         self._push(cmd, ts)
@@ -898,6 +911,9 @@ class SmtpAnalyzer(Analyzer):
             self.weird(W_REPLY_CODE, ts, line)
         if len(self._reply_lines) < _MAX_REPLY_LINES:
             self._reply_lines.append(text)
+        elif len(self._reply_lines) == _MAX_REPLY_LINES:
+            self._reply_lines.append("...")
+            self.weird(W_REPLY_LINES, ts, line)
         if line[3:4] == b"-":
             return
         reply = _Reply(self._reply_code, self._reply_lines, self._reply_ts)
