@@ -559,3 +559,17 @@ def test_non_snmp_datagrams_do_not_flood_the_weirds():
     names = [r.name for r in sink if r.__table__ == "weirds"]
     assert len(names) == 17 and names[-1] == "snmp_flow_not_snmp"
     assert sum(r.__table__ == "snmp_pdus" for r in sink) == 1
+
+
+def test_every_snmp_weird_name_is_declared():
+    import re
+
+    import dissect.snmp  # noqa: F401  (declares the names)
+    from dissect.weird import WEIRDS
+
+    src = ""
+    for mod in ("ber.py", "message.py", "analyzer.py"):
+        src += (Path(__file__).resolve().parent.parent / "dissect" / "snmp" / mod).read_text()
+    names = set(re.findall(r'"(snmp_[a-z0-9_]+)"', src))
+    names -= {"snmp_pdus", "snmp_varbinds", "snmp_keys", "snmp_pending_requests"}
+    assert names and not names - set(WEIRDS), sorted(names - set(WEIRDS))
