@@ -575,11 +575,25 @@ class PacketDecoder:
                     return False
             else:
                 return False
+            while etype in VLAN_TAGS and off + 4 <= n:
+                etype = (data[off + 2] << 8) | data[off + 3]
+                off += 4
+            if etype != ETH_IP4 and etype != ETH_IP6:
+                return False
+        if off >= n:
+            return False
+        # The inner packet is decoded with this class's own IPv4/IPv6 code, not through the
+        # overridable _ip4/_ip6: a subclass that filters on addresses (dissect.parallel's
+        # ShardDecoder) has already decided on the outer ones, and every packet of a tunnel must
+        # stay with it.
+        v = data[off] >> 4
         self._depth += 1
         try:
-            if proto == 47 and etype in VLAN_TAGS:
-                return self._ether_type(ts, data, off, etype, wire_len)
-            return self._by_version(ts, data, off, wire_len, "tunnel-not-ip")
+            if v == 4:
+                return PacketDecoder._ip4(self, ts, data, off, wire_len)
+            if v == 6:
+                return PacketDecoder._ip6(self, ts, data, off, wire_len)
+            return False
         finally:
             self._depth -= 1
 

@@ -410,3 +410,20 @@ def test_llc_snap_carrying_ip():
     frame = b"\x04" * 6 + b"\x02" * 6 + struct.pack("!H", 8 + len(ip)) + b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + ip
     p, _, _ = one(frame)
     assert p.payload == b"snap"
+
+
+def test_tunnel_inner_packets_do_not_go_through_subclass_hooks():
+    """A subclass filtering on addresses in _ip4 (dissect.parallel's ShardDecoder) decides on the
+    outer packet only; the inner packet of a tunnel stays with it."""
+    seen = []
+
+    class Filtering(PacketDecoder):
+        def _ip4(self, ts, data, off, wire_len):
+            seen.append(data[off + 12:off + 16])
+            return PacketDecoder._ip4(self, ts, data, off, wire_len)
+    inner = ipv4(tcp(1, 2, payload=b"in"), src="192.168.7.1", dst="192.168.7.2")
+    gre = struct.pack("!HH", 0, 0x6558) + eth(inner, vlans=[(0x8100, 3)])
+    d = Filtering(Caps())
+    frame = eth(ipv4(gre, proto=47, src="10.9.9.9"), vlans=[(0x8100, 1)])
+    p = d.decode(1.0, 1, frame, len(frame))
+    assert p.payload == b"in" and seen == [ip4a("10.9.9.9")]
