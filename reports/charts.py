@@ -46,7 +46,7 @@ def _merge(dst: dict, src: dict) -> None:
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6",
            "#9d755d", "#bab0ac"]
-COLORS = {"accepted": "#54a24b", "rejected": "#e45756", "tempfail": "#f58518", "unanswered": "#bab0ac",
+COLORS = {"accepted": "#54a24b", "bounced": "#a61c3c", "rejected": "#e45756", "tempfail": "#f58518", "unanswered": "#bab0ac",
           "aborted": "#9d755d", "incomplete": "#b279a2", "2xx": "#54a24b", "3xx": "#4c78a8", "4xx": "#f58518",
           "5xx": "#e45756", "1xx": "#72b7b2", "no response": "#bab0ac", "critical": "#8b0000", "high": "#e45756",
           "medium": "#f58518", "low": "#eeca3b", "info": "#4c78a8", "error": "#e45756", "warning": "#f58518",

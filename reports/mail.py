@@ -10,7 +10,7 @@ from dissect.reports.aggregate import col
 from dissect.reports.builder import ReportContext, SectionOut
 from dissect.reports.html import Stats, Table
 
-OUTCOMES = ["accepted", "rejected", "tempfail", "unanswered", "aborted", "incomplete"]
+OUTCOMES = ["accepted", "bounced", "rejected", "tempfail", "unanswered", "aborted", "incomplete"]
 TOP = 15
 
 #: RFC 3463 enhanced status codes (class.subject.detail), the ones seen most in practice
@@ -148,6 +148,47 @@ def failed_table(v: pd.DataFrame, tx: pd.DataFrame | None = None, ss: pd.DataFra
                       "aborted, incomplete) and refused transactions without recipients; failures first")
 
 
+def delivery_view(ctx: ReportContext) -> pd.DataFrame:
+    """The SMTP analyzer's troubleshooting rows (``dissect mail``): one per message and recipient, with
+    bounces seen later on the wire folded in (result ``bounced``), plus the server and recipient domain.
+    Empty when that helper or the records are not available (the report then uses :func:`recipient_view`).
+    """
+    records = getattr(ctx.analysis, "records", None)
+    if not records:
+        return pd.DataFrame()
+    try:
+        from dissect.smtp.delivery import mail_rows
+    except ImportError:
+        return pd.DataFrame()
+    rows = mail_rows(records)
+    if not rows:
+        return pd.DataFrame()
+    ss = ctx.table("smtp_sessions")
+    servers = dict(zip(ss["uid"].astype(str), _str(col(ss, "server")))) if agg.has_rows(ss) else {}
+    d = pd.DataFrame({
+        "time": pd.to_datetime([r.ts for r in rows], unit="s", utc=True),
+        "server": [servers.get(str(r.uid)) or "(unknown server)" for r in rows],
+        "from": [r.mail_from for r in rows], "recipient": [r.recipient for r in rows],
+        "result": [r.result for r in rows], "stage": [r.stage for r in rows],
+        "code": pd.array([r.code for r in rows], dtype="Int64"), "status": [r.enhanced for r in rows],
+        "reason": [r.reason for r in rows], "server_text": [r.server_text for r in rows],
+        "subject": [r.subject for r in rows], "uid": [r.uid for r in rows],
+    })
+    d["domain"] = agg.domain_of(d["recipient"]).where(d["recipient"] != "-", "(no recipient)")
+    return d
+
+
+def delivery_failed_table(d: pd.DataFrame) -> Table | None:
+    f = d[d["result"] != "accepted"]
+    if f.empty:
+        return None
+    return Table("Failed deliveries (with the server's reason)", f.drop(columns=["domain"]).head(500), total=len(f),
+                 wide=True, note="one row per message and recipient that was not delivered, failures first: rejected "
+                                 "(5xx), tempfail (4xx), bounced (accepted here, then a delivery status notification "
+                                 "on the wire reported the failure), aborted, incomplete; reason in plain words "
+                                 "(RFC 5321 reply code and RFC 3463 enhanced status)")
+
+
 def outcome_counts(v: pd.DataFrame, by: str, top: int = TOP) -> pd.DataFrame:
     """Recipients per ``by`` value and result (columns = outcomes present), top N by total."""
     ct = pd.crosstab(v[by].astype(str), v["result"].astype(str))
@@ -163,7 +204,8 @@ def outcome_blocks(ctx: ReportContext, v: pd.DataFrame) -> list:
         ct = outcome_counts(v, by)
         n_all = v[by].nunique()
         fig = charts.stacked_bars(list(ct.index), {c: ct[c].tolist() for c in ct.columns}, "recipients", label)
-        sub = "end result per recipient (RCPT reply, then the reply after the message data)"
+        sub = ("end result per message and recipient (RCPT reply, the reply after the message data, and "
+               "bounces seen later)")
         if n_all > len(ct):
             sub += f"; top {len(ct)} of {n_all}"
         out.append(ctx.chart(fig, f"Delivery outcomes by {label}", sub))
@@ -292,15 +334,22 @@ def build(ctx: ReportContext, sec: SectionOut) -> bool:
     if not any(agg.has_rows(t) for t in (ss, tx, rc)):
         return False
 
+    dv = pd.DataFrame()
+    try:
+        dv = delivery_view(ctx)
+    except Exception as e:  # noqa: BLE001
+        sec.fail("delivery rows", e)
+
     def figures() -> Stats:
         items = [("SMTP sessions", f"{len(ss) if ss is not None else 0:,}"),
                  ("transactions", f"{len(tx) if tx is not None else 0:,}"),
                  ("recipients", f"{len(rc) if rc is not None else 0:,}")]
-        v = recipient_view(ctx)
+        v = dv if agg.has_rows(dv) else recipient_view(ctx)
         if agg.has_rows(v):
             vc = v["result"].value_counts()
-            for k in ("accepted", "rejected", "tempfail"):
-                items.append((f"recipients {k}", f"{int(vc.get(k, 0)):,}"))
+            for k in ("accepted", "rejected", "tempfail", "bounced"):
+                if k != "bounced" or vc.get(k, 0):
+                    items.append((f"deliveries {k}", f"{int(vc.get(k, 0)):,}"))
         if agg.has_rows(ss):
             items.append(("sessions with STARTTLS", f"{int(col(ss, 'tls').fillna(False).astype(bool).sum()):,}"))
             items.append(("sessions with AUTH", f"{int(col(ss, 'auth_mechanism').notna().sum()):,}"))
@@ -312,7 +361,10 @@ def build(ctx: ReportContext, sec: SectionOut) -> bool:
         v = recipient_view(ctx)
     except Exception as e:  # noqa: BLE001
         sec.fail("recipients", e)
-    if agg.has_rows(v):
+    if agg.has_rows(dv):
+        sec.run("delivery outcomes", lambda: outcome_blocks(ctx, dv))
+        sec.run("failed deliveries", lambda: delivery_failed_table(dv))
+    elif agg.has_rows(v):
         sec.run("delivery outcomes", lambda: outcome_blocks(ctx, v))
         sec.run("failed deliveries", lambda: failed_table(v, tx, ss))
     elif agg.has_rows(tx):

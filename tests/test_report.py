@@ -92,21 +92,36 @@ def test_overview_aggregations_on_corpus_smtp_capture():
 
 def test_mail_outcomes_from_the_failures_sample():
     a = dissect.analyze([str(sample("smtp/smtp-failures-smtplib.pcap"))])
-    v = mail_section.recipient_view(ReportContext(a))
-    ct = mail_section.outcome_counts(v, "server")
+    ctx = ReportContext(a)
     # alice accepted; nosuchuser 550 and alice 554-at-end-of-data rejected; greylist 451, fullbox 452 and
-    # bob (accepted, then 451 after the data) tempfail
-    assert ct.loc["127.0.0.1"].to_dict() == {"accepted": 1, "rejected": 2, "tempfail": 3}
-    dom = mail_section.outcome_counts(v, "domain")
-    assert list(dom.index) == ["sample.example"]
-    tbl = mail_section.failed_table(v, a.smtp_transactions, a.smtp_sessions)
-    df = tbl.df
-    assert len(df) == 5 and list(df["result"][:2]) == ["rejected", "rejected"]
+    # bob (accepted, then 451 after the data) tempfail: the same from the delivery rows and from the tables
+    for v in (mail_section.delivery_view(ctx), mail_section.recipient_view(ctx)):
+        ct = mail_section.outcome_counts(v, "server")
+        assert ct.loc["127.0.0.1"].to_dict() == {"accepted": 1, "rejected": 2, "tempfail": 3}
+        assert list(mail_section.outcome_counts(v, "domain").index) == ["sample.example"]
+    df = mail_section.delivery_failed_table(mail_section.delivery_view(ctx)).df
+    assert len(df) == 5 and list(df["result"][:2]) == ["rejected", "tempfail"]      # failures by time
     row = df[df["recipient"] == "nosuchuser@sample.example"].iloc[0]
-    assert (row["stage"], int(row["code"]), row["status"]) == ("RCPT TO", 550, "5.1.1")
-    assert "bad destination mailbox address" in row["meaning"]
+    assert (row["stage"], int(row["code"]), row["status"]) == ("RCPT", 550, "5.1.1")
+    assert "bad destination mailbox address" in row["reason"]
     row = df[(df["recipient"] == "alice@sample.example")].iloc[0]
     assert (row["stage"], int(row["code"]), row["status"]) == ("end of data", 554, "5.7.1")
+    # the fallback table built from the SMTP tables alone agrees
+    fb = mail_section.failed_table(mail_section.recipient_view(ctx), a.smtp_transactions, a.smtp_sessions).df
+    assert sorted(fb["recipient"]) == sorted(df["recipient"])
+    row = fb[fb["recipient"] == "nosuchuser@sample.example"].iloc[0]
+    assert (row["stage"], int(row["code"]), row["status"]) == ("RCPT TO", 550, "5.1.1")
+    assert "bad destination mailbox address" in row["meaning"]
+
+
+def test_mail_bounce_seen_later_counts_as_bounced():
+    a = dissect.analyze([str(sample("smtp/smtp-mime-dsn-smtplib.pcap"))])
+    d = mail_section.delivery_view(ReportContext(a))
+    b = d[d["result"] == "bounced"]
+    assert list(b["recipient"]) == ["ghost@far.example"] and list(b["status"]) == ["5.1.1"]
+    rep = render_report(a)
+    assert rep.failures == [] and "Delivery status notifications seen" in rep.html
+    assert "later bounce (DSN)" in rep.html
 
 
 def test_mail_auth_tls_and_attachments_on_corpus():
