@@ -359,7 +359,7 @@ def test_empty_analysis_gives_only_the_overview():
 
 
 def test_report_size_is_bounded_for_a_large_capture():
-    n = 200_000
+    n = 120_000
     rng = np.random.default_rng(7)
     hosts = np.array([f"10.{i // 250}.{i % 250}.1" for i in range(5000)], dtype=object)
     t0 = 1_700_000_000
