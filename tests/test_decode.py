@@ -18,7 +18,7 @@ from dissect.decode import PacketDecoder
 from dissect.io import read_frames
 from dissect.options import Caps
 from dissect.packet import Packet
-from test_io_build import (ah6, corpus, eth, ext6, frag6, ip4a, ipv4, ipv6, pcap_bytes, sll, sll2, tcp,
+from test_io_build import (ah6, corpus, eth, ext6, frag6, ip4a, ipv4, ipv6, sll, sll2, tcp,
                            udp)
 
 TSHARK = shutil.which("tshark")

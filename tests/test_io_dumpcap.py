@@ -3,7 +3,6 @@ must come out while dumpcap is still running. Traffic stays on 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket

@@ -16,7 +16,6 @@ that is not a capture) raise :class:`dissect.errors.CaptureError` with one clear
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import lzma
 import os
@@ -151,7 +150,7 @@ class Source:
         try:
             return self._raw_read(n)
         except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as e:
-            # gzip.BadGzipFile is an OSError; a cut gzip stream raises EOFError
+            # a damaged stream raises zlib.error / LZMAError / OSError, a cut one EOFError
             self.error = _reason(e, self.compression)
             self._raw_read = _eof
             return b""
