@@ -57,8 +57,24 @@ def _color(name: str, i: int) -> str:
     return COLORS.get(name, PALETTE[i % len(PALETTE)])
 
 
+MAX_LABEL = 60
+
+
 def _labels(values: Sequence[Any]) -> list[str]:
-    return [esc(v) for v in values]
+    """Escaped category labels, long ones shortened (kept distinct: plotly merges equal categories)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for v in values:
+        t = "" if v is None else str(v)
+        if len(t) > MAX_LABEL:
+            t = t[:MAX_LABEL - 1] + "…"
+            base, i = t, 2
+            while t in seen:
+                t = f"{base} ({i})"
+                i += 1
+        seen.add(t)
+        out.append(esc(t))
+    return out
 
 
 def time_bars(series: dict[str, np.ndarray], edges: np.ndarray, width: float, ytitle: str,

@@ -21,6 +21,8 @@ __all__ = ["esc", "safe_json", "Block", "Chart", "Table", "Note", "Stats", "fmt_
 
 #: default cap on the rows of any table in the report ("showing N of M")
 MAX_TABLE_ROWS = 100
+#: longest text shown in one table cell (captured URIs or headers can be 64 KB long)
+MAX_CELL_CHARS = 400
 
 
 def esc(value: Any) -> str:
@@ -152,6 +154,8 @@ class Table(Block):
                 text, key = fmt_value(v)
                 if c in self.byte_cols and key is not None:
                     text = fmt_bytes(v)
+                elif len(text) > MAX_CELL_CHARS:
+                    text = f"{text[:MAX_CELL_CHARS]}… (+{len(text) - MAX_CELL_CHARS} characters)"
                 fc.append((text, key))
             formatted.append(fc)
         for i in range(len(shown)):

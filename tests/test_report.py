@@ -479,3 +479,14 @@ def test_traffic_over_time_exact_line_from_the_pipeline_timeline():
     assert t["exact"]["bytes"].sum() == a.stats.bytes
     # the spread bars keep every flow byte too
     assert sum(v["bytes"].sum() for v in t["series"].values()) == pytest.approx(agg.flow_bytes(a.flows).sum())
+
+
+def test_long_captured_strings_are_cut_in_cells_and_labels():
+    from dissect.reports import charts
+    from dissect.reports.html import MAX_CELL_CHARS, Table
+
+    long_uri = "/" + "a" * 70_000
+    cell = Table("t", pd.DataFrame({"uri": [long_uri]})).render()
+    assert len(cell) < 2000 and f"(+{len(long_uri) - MAX_CELL_CHARS} characters)" in cell
+    labs = charts._labels(["x" * 100, "x" * 100 + "y", "short"])
+    assert len(set(labs)) == 3 and all(len(x) <= 70 for x in labs)
