@@ -977,7 +977,19 @@ class SmtpAnalyzer(Analyzer):
                 if r.code >= 400:
                     # the server refused the transaction: it is over (an interrupted one goes on)
                     if self._txn is txn:
-                        self._txn = prev
+                        if self._cmode in (_DATA, _BDAT) and txn.data_started:
+                            if self._cmode == _DATA and self._dcount == 0 and txn.size == 0:
+                                # the DATA pipelined after it will be refused too: no body
+                                # follows (what comes is commands), undo the optimistic start
+                                self._cmode = _CMD
+                                txn.data_started = False
+                                txn.mime = None
+                                txn.hash = None
+                                self._txn = prev
+                            # else the body is already flowing into this transaction: it
+                            # stays current until the body ends
+                        else:
+                            self._txn = prev
                     txn.end_ts = r.ts
                 elif prev is not None:
                     prev.end_reason = prev.end_reason or "mail"
