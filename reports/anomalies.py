@@ -76,8 +76,12 @@ def build(ctx: ReportContext, sec: SectionOut) -> bool:
 
     def names_blocks():
         g = by_name(w)
-        fig = charts.hbar(g["name"].head(TOP), g["count"].head(TOP), "occurrences", "anomaly")
-        return [ctx.chart(fig, "Anomalies by name", f"{len(w):,} anomalies, {len(g)} distinct names"),
+        top = g.head(TOP)
+        sev = top["severity"].replace("", "undeclared")
+        order = [s for s in ("error", "warning", "info", "undeclared") if (sev == s).any()]
+        fig = charts.stacked_bars(list(top["name"]), {s: top["count"].where(sev == s, 0).tolist() for s in order},
+                                  "occurrences", "anomaly")
+        return [ctx.chart(fig, "Anomalies by name", f"{len(w):,} anomalies, {len(g)} distinct names; colour = declared severity"),
                 Table("Anomalies by name", g, total=len(g))]
 
     def flow_blocks():
