@@ -29,7 +29,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 def find_chromium() -> str | None:
-    # the Debian wrapper script (/usr/bin/chromium) does not pass fds 3/4 through; use the binary
+    # prefer the binary itself (the Debian wrapper /usr/bin/chromium works too, via exec, but adds noise)
     for p in ("/usr/lib/chromium/chromium", "/usr/lib/chromium-browser/chromium-browser"):
         if os.access(p, os.X_OK):
             return p
