@@ -223,13 +223,20 @@ class PacketDecoder:
             # not a fragment, carrying TCP, entirely captured
             if n >= 54 and data[12] == 8 and data[13] == 0:
                 vhl, tlen, frag, proto, src, dst = _IP4F(data, 14)
-                if vhl == 0x45 and proto == 6 and not frag & 0x3FFF and 40 <= tlen <= n - 14:
-                    sport, dport, seq, ack, offx, flags, win = _TCP(data, 34)
-                    doff = (offx >> 4) << 2
-                    if 20 <= doff <= tlen - 20:
-                        self._protos[6] += 1
-                        return Packet(ts, 4, src, dst, 6, sport, dport, flags, seq, ack, win,
-                                      data[34 + doff:14 + tlen], tlen - 20 - doff, tlen, wire_len, False)
+                if vhl == 0x45 and not frag & 0x3FFF and 28 <= tlen <= n - 14:
+                    if proto == 6:
+                        sport, dport, seq, ack, offx, flags, win = _TCP(data, 34)
+                        doff = (offx >> 4) << 2
+                        if 20 <= doff <= tlen - 20:
+                            self._protos[6] += 1
+                            return Packet(ts, 4, src, dst, 6, sport, dport, flags, seq, ack, win,
+                                          data[34 + doff:14 + tlen], tlen - 20 - doff, tlen, wire_len, False)
+                    elif proto == 17:
+                        sport, dport, ulen = _UDP(data, 34)
+                        if ulen == tlen - 20:
+                            self._protos[17] += 1
+                            return Packet(ts, 4, src, dst, 17, sport, dport, 0, 0, 0, 0,
+                                          data[42:14 + tlen], ulen - 8, tlen, wire_len, False)
                 return self._ip4(ts, data, 14, wire_len)
             if n >= 74 and data[12] == 0x86 and data[13] == 0xDD:
                 # IPv6 without extension headers, carrying TCP, entirely captured
