@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 console = Console(highlight=False, soft_wrap=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class UserError(Exception):
