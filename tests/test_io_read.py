@@ -478,3 +478,29 @@ def test_stdin_terminal_is_an_error(monkeypatch):
     monkeypatch.setattr(sys, "stdin", Tty(b""))
     with pytest.raises(CaptureError, match="standard input is a terminal"):
         read_frames(["-"])
+
+
+def test_memory_is_flat_in_the_capture_length(tmp_path, monkeypatch):
+    """Peak traced memory while reading (and decoding) N and 4N frames is the same: only the
+    read chunk and the current frame are held."""
+    import tracemalloc
+
+    import dissect.io.stream as stream
+    from dissect.decode import PacketDecoder
+    monkeypatch.setattr(stream, "CHUNK", 1 << 16)
+    frames = [(1.0 + i * 1e-3, eth(ipv4(tcp(seq=i, payload=b"%08d" % i * 60)))) for i in range(2000)]
+    peaks = []
+    for k in (1, 4):
+        p = tmp_path / f"m{k}.pcap"
+        p.write_bytes(pcap_bytes(frames * k))
+        d = PacketDecoder()
+        tracemalloc.start()
+        n = 0
+        for fr in read_frames([str(p)]):
+            d.decode(*fr)
+            n += 1
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert n == 2000 * k
+    assert p.stat().st_size > 8 * (1 << 16) * 4       # the file is far larger than a chunk
+    assert peaks[1] < peaks[0] * 1.5 and peaks[1] < 1 << 20, peaks
