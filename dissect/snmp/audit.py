@@ -4,7 +4,8 @@ Findings (``kind``), each with a severity, the hosts involved, counts, first/las
 
 * ``default_community`` / ``cleartext_community``: a v1/v2c community seen in clear text, per
   community and per agent, with a ``verdict``: *accepted* (a Response came back), *rejected* (no
-  response, possibly with an authenticationFailure trap) or *unknown* (only seen in traps). Default
+  response from an agent that answered other requests or sent an authenticationFailure trap) or
+  *unknown* (only seen in traps, or sent to an address that never answered anything). Default
   or guessable communities (the built-in list plus ``--wordlist``) are ``default_community``.
 * ``write_access`` (a SetRequest answered noError) and ``write_refused`` (a Set answered with an
   error, or not answered).
@@ -312,9 +313,12 @@ def _community_findings(pdus: list, guessable: set[str]) -> list[SnmpFinding]:
         acc = st["acc"]
         if st["ans"]:
             verdict = "accepted"
-        elif st["req"]:
+        elif st["req"] and (agent in answering or authfail.get(agent) is not None):
+            # the agent is alive (it answered other communities or sent authenticationFailure
+            # traps) and stayed silent for this one: rejected
             verdict = "rejected"
         else:
+            # never answered anything at all: no agent there, or a one-way capture: no evidence
             verdict = "unknown"
         default = com.casefold() in guessable
         kind = "default_community" if default else "cleartext_community"
@@ -334,7 +338,7 @@ def _community_findings(pdus: list, guessable: set[str]) -> list[SnmpFinding]:
         af = authfail.get(agent)
         if verdict == "rejected" and af is not None:
             bits.append(f"agent sent {af.count} authenticationFailure traps")
-        elif verdict == "rejected" and agent not in answering:
+        elif verdict == "unknown" and st["req"]:
             bits.append("the agent answered nothing in this capture (no agent there, or one-way capture?)")
         if default:
             bits.append("default/guessable community")
