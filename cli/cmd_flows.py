@@ -54,17 +54,33 @@ def flows(
     total = len(rows)
     if limit:
         rows = rows[:limit]
-    t = Table(title=f"Flows ({total:,})", title_justify="left")
-    for c in ("uid", "start (UTC)", "originator", "responder", "proto", "service", "duration",
-              "orig bytes", "resp bytes", "pkts", "missed", "state", "history"):
-        t.add_column(c, justify="right" if c in ("duration", "orig bytes", "resp bytes", "pkts",
-                                                  "missed") else "left", no_wrap=c == "uid")
-    for r in rows:
-        t.add_row(r.uid, fmt_ts(r.ts), safe(_ep(r.orig_h, r.orig_p)), safe(_ep(r.resp_h, r.resp_p)),
-                  r.proto, safe(r.service or "-"), f"{r.duration:.3f}", f"{r.orig_bytes:,}",
-                  f"{r.resp_bytes:,}", f"{r.orig_pkts + r.resp_pkts:,}",
-                  f"{r.missed_bytes:,}" if r.missed_bytes else "", r.state, safe(r.history))
     out = out_console()
+    if out.width >= 170:
+        t = Table(title=f"Flows ({total:,})", title_justify="left")
+        for c in ("uid", "start (UTC)", "originator", "responder", "proto", "service", "duration",
+                  "orig bytes", "resp bytes", "pkts", "missed", "state", "history"):
+            t.add_column(c, justify="right" if c in ("duration", "orig bytes", "resp bytes", "pkts",
+                                                      "missed") else "left", no_wrap=c == "uid")
+        for r in rows:
+            t.add_row(r.uid, fmt_ts(r.ts), safe(_ep(r.orig_h, r.orig_p)), safe(_ep(r.resp_h, r.resp_p)),
+                      r.proto, safe(r.service or "-"), f"{r.duration:.3f}", f"{r.orig_bytes:,}",
+                      f"{r.resp_bytes:,}", f"{r.orig_pkts + r.resp_pkts:,}",
+                      f"{r.missed_bytes:,}" if r.missed_bytes else "", r.state, safe(r.history))
+    else:
+        # a narrow terminal: fewer, denser columns without borders
+        from rich import box
+        t = Table(title=f"Flows ({total:,})", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False, padding=(0, 1))
+        t.add_column("uid", no_wrap=True)
+        t.add_column("originator / responder", no_wrap=True)
+        t.add_column("service", overflow="fold")
+        t.add_column("bytes", justify="right", no_wrap=True)
+        t.add_column("state", no_wrap=True)
+        t.add_column("history", overflow="fold")
+        for r in rows:
+            svc = r.service or r.proto
+            t.add_row(r.uid, safe(f"{_ep(r.orig_h, r.orig_p)}\n{_ep(r.resp_h, r.resp_p)}"), safe(svc),
+                      f"{r.orig_bytes:,}\n{r.resp_bytes:,}", r.state, safe(r.history))
     out.print(t)
     if limit and total > limit:
         out.print(f"... {total - limit:,} more flows (use --limit 0 for all)")

@@ -241,3 +241,20 @@ def test_bad_export_format(run_cli, tmp_path):
     f = tmp_path / "file"
     f.write_text("x")
     one_line_error(run_cli("export", corpus_path(GET), "-o", f), "not a directory")
+
+
+def test_flows_narrow_terminal_layout(run_cli, monkeypatch):
+    """In an 80-column terminal the table switches to fewer, two-line columns."""
+    import sys
+
+    from rich.console import Console
+
+    import dissect.cli.cmd_flows as cf
+
+    monkeypatch.setattr(cf, "out_console", lambda: Console(width=80, file=sys.stdout, highlight=False))
+    res = run_cli("flows", corpus_path("captures/zeek/smtp.pcap"))
+    assert res.exit_code == 0, res
+    lines = res.stdout.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    assert any("CREtv8r4RgmlqK1Tz" in x and "10.10.1.4:1470" in x and "smtp" in x for x in lines)
+    assert any("74.53.140.153:25" in x for x in lines)
