@@ -5,14 +5,15 @@ Recipe (``python bench/make_capture.py --packets 1000000 -o bench/data/bench-1M.
 1. The *block* is every capture in ``samples/smtp``, ``samples/http``, ``samples/snmp`` and
    ``samples/snmp-audit`` (made by real programs on loopback: swaks, smtplib, curl against nginx and
    http.server, net-snmp and pysnmp; see each directory's README), one after the other in time
-   (each file's own timing is kept, 10 ms between files): 1043 frames, ~17.5 s.
+   (each file's own timing is kept, 10 ms between files): about 1200 frames, ~20 s.
 2. Replica ``r`` of the block starts ``r * STEP`` seconds (0.25 s) after the first, so about 70
    replicas overlap in time (a few thousand live flows at any moment, the same all along: the
    concurrency does not grow with the capture's length, only the duration does).
 3. In replica ``r`` every IPv4 address is rewritten: the client side of each packet (the side with
    the higher port) becomes ``10.H.L.a`` and the server side ``10.H.L.(128+a)``, where ``H.L`` is
    ``r`` and ``a`` the original last octet (127.0.0.1 -> .1/.129). Every replica therefore has its
-   own host pair and its own flows (distinct 5-tuples and flow ids). The IPv4 header checksum is
+   own host pair and its own flows (distinct 5-tuples and flow ids). IPv6 packets (::1) become
+   ``fd00::ff:HHLL:a`` / ``fd00::ff:HHLL:(128+a)`` the same way. The IPv4 header checksum is
    recomputed; TCP/UDP checksums are left as they were (they covered the loopback addresses:
    neither we nor tshark verify them by default).
 4. All replicas are merged by timestamp (integer microseconds, ties broken by replica and frame
@@ -37,6 +38,7 @@ SAMPLE_DIRS = ("samples/smtp", "samples/http", "samples/snmp", "samples/snmp-aud
 STEP_US = 250_000            # replica r starts r * STEP_US microseconds after replica 0
 GAP_US = 10_000              # between the sample files inside the block
 T0_US = 1_700_000_000 * 1_000_000
+V6_PREFIX = bytes.fromhex("fd00000000000000000000ff")    # IPv6 replicas: fd00::ff:HHLL:a
 
 
 def _read_pcap(path: str) -> list[tuple[int, bytes, int]]:
@@ -101,14 +103,26 @@ def _sum16(b: bytes) -> int:
 class _Template:
     """One block frame split around its IPv4 addresses; the rest is copied verbatim."""
 
-    __slots__ = ("off", "head", "tail", "base", "client_is_src", "a_src", "a_dst", "frame", "wl")
+    __slots__ = ("off", "head", "tail", "base", "client_is_src", "a_src", "a_dst", "frame", "wl", "v6")
 
     def __init__(self, off: int, frame: bytes, wl: int):
         self.off = off
         self.frame = frame
         self.wl = wl
         self.head = None
-        if len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[14] >> 4 == 4:
+        self.v6 = False
+        if len(frame) >= 58 and frame[12:14] == b"\x86\xdd" and frame[14] >> 4 == 6:
+            sport = dport = 0
+            if frame[20] in (6, 17):
+                sport, dport = struct.unpack_from("!HH", frame, 54)
+            self.v6 = True
+            self.client_is_src = sport > dport
+            self.a_src = frame[37] & 127
+            self.a_dst = frame[53] & 127
+            self.head = frame[:22]
+            self.tail = frame[54:]
+            self.base = 0
+        elif len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[14] >> 4 == 4:
             ihl = (frame[14] & 15) * 4
             if len(frame) >= 14 + ihl and ihl >= 20:
                 proto = frame[23]
@@ -170,6 +184,14 @@ def write_capture(path: str, packets: int, root: str = ROOT, verbose: bool = Tru
             t = blk[i]
             if t.head is None:
                 fr = t.frame
+            elif t.v6:
+                hi, lo, _w = addrs(r)
+                ca, sa = t.a_src, t.a_dst
+                if not t.client_is_src:
+                    ca, sa = sa, ca
+                cl = V6_PREFIX + bytes((hi, lo, 0, ca))
+                sv = V6_PREFIX + bytes((hi, lo, 0, 128 | sa))
+                fr = b"".join((t.head, cl, sv, t.tail) if t.client_is_src else (t.head, sv, cl, t.tail))
             else:
                 hi, lo, w = addrs(r)
                 ca, sa = t.a_src, t.a_dst

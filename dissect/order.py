@@ -20,6 +20,7 @@ Used by :meth:`dissect.pipeline.Pipeline.finish` (one worker) and :mod:`dissect.
 from __future__ import annotations
 
 from math import inf
+from operator import attrgetter
 
 __all__ = ["canonical", "sort_key"]
 
@@ -75,10 +76,26 @@ def canonical(parts: list[dict[str, list]]) -> dict[str, list]:
                 cur.extend(lst)
     for name, lst in out.items():
         if len(lst) > 1:
-            key = sort_key(name, lst[0])
-            if key is not None:
-                lst.sort(key=key)
+            _sort(name, lst)
     return out
+
+
+def _sort(name: str, lst: list) -> None:
+    """Stable sort in place; the C attrgetter key when no ts/uid is None (the common case)."""
+    key = sort_key(name, lst[0])
+    if key is None:
+        return
+    first = lst[0]
+    if name not in ("weirds", "snmp_pdus", "snmp_varbinds") and hasattr(first, "uid"):
+        fast = attrgetter("ts", "uid") if hasattr(first, "ts") else attrgetter("uid")
+        try:
+            got = sorted(lst, key=fast)        # a copy: a TypeError (None) leaves lst untouched
+        except TypeError:
+            pass
+        else:
+            lst[:] = got
+            return
+    lst.sort(key=key)
 
 
 def _renumber_snmp(parts: list[dict[str, list]]) -> None:
@@ -90,23 +107,30 @@ def _renumber_snmp(parts: list[dict[str, list]]) -> None:
     if not tagged:
         return
     tagged.sort(key=lambda t: t[:4])
-    new = {}
+    maps: list[dict[int, int]] = [{} for _ in parts]
     changed = False
     for i, t in enumerate(tagged):
-        new[(t[3], t[2])] = i
+        maps[t[3]][t[2]] = i
         if t[2] != i:
             changed = True
     if not changed:
         return
-    # request_index values are translated with the old numbering of their worker
-    olds = [[(r, getattr(r, "request_index", None)) for r in recs.get("snmp_pdus", ())] for recs in parts]
     setattr_ = object.__setattr__
     for w, recs in enumerate(parts):
+        m = maps[w]
+        get = m.get
+        pdus = recs.get("snmp_pdus", ())
+        # request_index values are translated with the old numbering of their worker
+        olds = [r.request_index for r in pdus]
         for r in recs.get("snmp_varbinds", ()):
-            ni = new.get((w, r.pdu_index))
-            if ni is not None:
+            ni = get(r.pdu_index)
+            if ni is not None and ni != r.pdu_index:
                 setattr_(r, "pdu_index", ni)
-        for r, ri in olds[w]:
-            setattr_(r, "pdu_index", new[(w, r.pdu_index)])
+        for r, ri in zip(pdus, olds):
+            ni = m[r.pdu_index]
+            if ni != r.pdu_index:
+                setattr_(r, "pdu_index", ni)
             if ri is not None:
-                setattr_(r, "request_index", new.get((w, ri), ri))
+                nr = get(ri, ri)
+                if nr != ri:
+                    setattr_(r, "request_index", nr)
