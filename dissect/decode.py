@@ -15,7 +15,7 @@ never an exception. dpkt is used only for its link-type constants (``dpkt.pcap.D
 Link types: Ethernet (1) with stacked 802.1Q / 802.1ad / QinQ tags, MPLS label stacks, PPPoE
 sessions and 802.3 LLC/SNAP; Linux cooked SLL (113) and SLL2 (276); raw IP (12, 14, 101, 228 IPv4, 229 IPv6); BSD null
 (0, host byte order) and loopback (108, network order) with AF_INET6 as 10, 24, 28 or 30; PPP (9,
-50 PPP-HDLC); Linux NFLOG (239). Other link types are counted in ``unknown_linktypes`` with one ``unknown_link_type``
+50 PPP-HDLC); Linux NFLOG (239); Apple PKTAP (258, and 149 as macOS writes it). Other link types are counted in ``unknown_linktypes`` with one ``unknown_link_type``
 weird per type.
 
 Tunnels: IP-in-IP (IPv4/IPv6 in IPv4/IPv6) and GRE (version 0) carrying IPv4, IPv6 or Ethernet are
@@ -58,6 +58,7 @@ PPP = _dlt.DLT_PPP                    # 9
 PPP_HDLC = 50
 RAW_LINKTYPES = frozenset((12, 14, 101, 228, 229))
 NFLOG = 239                           # Linux netfilter log (tcpdump -i nflog:N)
+PKTAP = 258                           # Apple PKTAP (macOS tcpdump -i pktap / -k); 149 in some files
 
 ETH_IP4, ETH_IP6 = 0x0800, 0x86DD
 VLAN_TAGS = frozenset((0x8100, 0x88A8, 0x9100, 0x9200, 0x9300))
@@ -83,6 +84,7 @@ _H = struct.Struct("!H").unpack_from
 _HI = struct.Struct("!HI").unpack_from
 _I_LE = struct.Struct("<I").unpack_from
 _I_BE = struct.Struct("!I").unpack_from
+_III_LE = struct.Struct("<III").unpack_from
 
 #: IP-in-IP / GRE tunnels opened inside one frame (deeper ones are handed on as the outer packet)
 MAX_TUNNEL_DEPTH = 3
@@ -128,6 +130,8 @@ class PacketDecoder:
             PPP: self._ppp,
             PPP_HDLC: self._ppp,
             NFLOG: self._nflog,
+            PKTAP: self._pktap,
+            149: self._pktap,
         }
         for lt in RAW_LINKTYPES:
             self._link[lt] = self._raw
@@ -410,6 +414,33 @@ class PacketDecoder:
             return self._cut(ts, "NFLOG payload")
         self.non_ip["nflog-no-payload"] += 1
         return None
+
+    def _pktap(self, ts, data, wire_len):
+        """Apple PKTAP: a little-endian header (length, type of what follows, inner DLT, interface
+        name, ...) then the packet with its own link layer."""
+        n = len(data)
+        if n < 12:
+            return self._cut(ts, "PKTAP header") if n < wire_len else \
+                self._bad(ts, "bad_link_header", f"PKTAP frame of {n} bytes", "capture")
+        hlen, tnext, dlt = _III_LE(data, 0)
+        if hlen < 12 or tnext != 1 or dlt == PKTAP or dlt == 149:
+            if hlen > n and n < wire_len:
+                return self._cut(ts, "PKTAP header")
+            self.non_ip[f"pktap-type:{tnext}"] += 1
+            return None
+        if hlen > n:
+            return self._cut(ts, "PKTAP header") if n < wire_len else \
+                self._bad(ts, "bad_link_header", f"PKTAP header length {hlen} > frame", "capture")
+        inner = data[hlen:]
+        if dlt == ETHERNET:
+            if len(inner) < 14:
+                return self._cut(ts, "Ethernet header")
+            return self._ether_type(ts, inner, 14, (inner[12] << 8) | inner[13], wire_len - hlen)
+        fn = self._link.get(dlt)
+        if fn is None:
+            self.non_ip[f"pktap-dlt:{dlt}"] += 1
+            return None
+        return fn(ts, inner, wire_len - hlen)
 
     def _ppp_proto(self, ts, data, off, proto, wire_len):
         if proto == 0x21:

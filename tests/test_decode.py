@@ -304,7 +304,7 @@ def test_many_weirds_are_capped_per_name():
 
 
 # -- never raise ---------------------------------------------------------------------------------
-LINKTYPES = [1, 0, 9, 12, 50, 101, 108, 113, 228, 229, 239, 276, 147]
+LINKTYPES = [1, 0, 9, 12, 50, 101, 108, 113, 149, 228, 229, 239, 258, 276, 147]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -427,3 +427,16 @@ def test_tunnel_inner_packets_do_not_go_through_subclass_hooks():
     frame = eth(ipv4(gre, proto=47, src="10.9.9.9"), vlans=[(0x8100, 1)])
     p = d.decode(1.0, 1, frame, len(frame))
     assert p.payload == b"in" and seen == [ip4a("10.9.9.9")]
+
+
+def test_apple_pktap():
+    ip = ipv4(tcp(443, 50000, payload=b"pktap"))
+    hdr = struct.pack("<III", 108, 1, 1) + b"en0".ljust(24, b"\0") + b"\0" * (108 - 36)
+    for lt in (258, 149):
+        p, d, w = one(hdr + eth(ip), linktype=lt)
+        assert (p.sport, p.payload) == (443, b"pktap") and w == []
+    null = struct.pack("<III", 108, 1, 0) + b"\0" * 96 + struct.pack("<I", 2) + ip
+    p, d, w = one(null, linktype=258)
+    assert p.payload == b"pktap"
+    p, d, w = one(struct.pack("<III", 108, 2, 1) + b"\0" * 96, linktype=258)   # not a packet
+    assert p is None and d.non_ip == {"pktap-type:2": 1}
