@@ -131,7 +131,7 @@ class PacketDecoder:
             PPP_HDLC: self._ppp,
             NFLOG: self._nflog,
             PKTAP: self._pktap,
-            149: self._pktap,
+            149: self._user2,
         }
         for lt in RAW_LINKTYPES:
             self._link[lt] = self._raw
@@ -413,6 +413,20 @@ class PacketDecoder:
         if n < wire_len:
             return self._cut(ts, "NFLOG payload")
         self.non_ip["nflog-no-payload"] += 1
+        return None
+
+    def _user2(self, ts, data, wire_len):
+        """Link type 149 (USER2) is PKTAP in files written on macOS; anything else is unknown."""
+        if len(data) >= 12:
+            hlen, tnext, _dlt = _III_LE(data, 0)
+            if tnext == 1 and 12 <= hlen <= 1024:
+                return self._pktap(ts, data, wire_len)
+        self._lt[149] -= 1
+        if not self._lt[149]:
+            del self._lt[149]
+        self.unknown_linktypes[149] += 1
+        if self.unknown_linktypes[149] == 1:
+            self._weird(ts, "unknown_link_type", "link type 149: frames counted and skipped", "capture")
         return None
 
     def _pktap(self, ts, data, wire_len):

@@ -440,3 +440,9 @@ def test_apple_pktap():
     assert p.payload == b"pktap"
     p, d, w = one(struct.pack("<III", 108, 2, 1) + b"\0" * 96, linktype=258)   # not a packet
     assert p is None and d.non_ip == {"pktap-type:2": 1}
+
+
+def test_user2_that_is_not_pktap_is_unknown():
+    d = PacketDecoder(Caps(), (w := []).append)
+    assert d.decode(1.0, 149, b"\xff" * 40, 40) is None
+    assert d.unknown_linktypes == {149: 1} and [x.name for x in w] == ["unknown_link_type"]
