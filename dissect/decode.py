@@ -421,9 +421,6 @@ class PacketDecoder:
             hlen, tnext, _dlt = _III_LE(data, 0)
             if tnext == 1 and 12 <= hlen <= 1024:
                 return self._pktap(ts, data, wire_len)
-        self._lt[149] -= 1
-        if not self._lt[149]:
-            del self._lt[149]
         self.unknown_linktypes[149] += 1
         if self.unknown_linktypes[149] == 1:
             self._weird(ts, "unknown_link_type", "link type 149: frames counted and skipped", "capture")

@@ -445,4 +445,5 @@ def test_apple_pktap():
 def test_user2_that_is_not_pktap_is_unknown():
     d = PacketDecoder(Caps(), (w := []).append)
     assert d.decode(1.0, 149, b"\xff" * 40, 40) is None
-    assert d.unknown_linktypes == {149: 1} and [x.name for x in w] == ["unknown_link_type"]
+    assert d.unknown_linktypes == {149: 1} and d.linktypes == {149: 1}
+    assert [x.name for x in w] == ["unknown_link_type"]
