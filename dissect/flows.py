@@ -80,7 +80,8 @@ class FlowRecord:
                        "I fin+rst, Q other multi-flag, ^ direction flipped; T/W repeat at 10, 100...")
     ip_version: int = col("IP version (4 or 6)")
     end_reason: str = col("Why the flow record was written: closed, timeout, evicted, end (of "
-                          "capture), reused (port reuse)")
+                          "capture), reused (a SYN with a new ISN started a new connection on the "
+                          "same 5-tuple)")
     truncated: bool = col("Some packets were cut by the capture's snap length")
 
 
@@ -263,7 +264,7 @@ class FlowTable:
         self._callbacks = (self._deliver, self._gap, self._weird)   # bound once, shared by all
 
     # -- the hot path ------------------------------------------------------------------------
-    def packet(self, p, TCP=TCP, UDP=UDP, ACK=ACK, SYN=SYN, CLOSED=CLOSED, PARTIAL=PARTIAL,
+    def packet(self, p, TCP=TCP, UDP=UDP, ACK=ACK, SYN=SYN, PARTIAL=PARTIAL,
                _DBIT=_DBIT, _ABIT=_ABIT) -> None:
         """One decoded packet (the hot path: constants are bound as default arguments)."""
         ent = self.table.get((p.src, p.dst, p.sport, p.dport, p.proto))
@@ -278,8 +279,10 @@ class FlowTable:
             flow, d = self._new(p)
         if p.proto == TCP:
             flags = p.flags
-            if flags & 0x12 == SYN and (flow.done or flow.st[d] >= CLOSED):
-                # SYN without ACK on the 5-tuple of a closed connection: a new connection
+            if flags & 0x12 == SYN and 0 <= flow.rs[d].first_seq != p.seq:
+                # a SYN (without ACK) whose ISN is not the one this side started with: a new
+                # connection on the same 5-tuple (Zeek's and Wireshark's rule; a retransmitted
+                # SYN keeps its ISN)
                 self._end(flow, flow.last, "reused")
                 flow, d = self._new(p)
             flow.seen = ts

@@ -46,7 +46,8 @@ RECENT_WINDOW = 256 * 1024
 class Reassembler:
     """The stream one endpoint sends. The flow owns two of these (ORIG and RESP)."""
 
-    __slots__ = ("flow", "direction", "out", "gap_out", "weird", "base", "next", "max_end", "top", "segs",
+    __slots__ = ("flow", "direction", "out", "gap_out", "weird", "base", "first_seq", "next", "max_end",
+                 "top", "segs",
                  "seg_bytes", "fin", "missed", "gaps", "want", "recent", "recent_bytes", "ooo_cap",
                  "seg_cap", "warned")
 
@@ -57,6 +58,7 @@ class Reassembler:
         self.gap_out = gap_out      # gap_out(flow, direction, n, ts)
         self.weird = weird          # weird(flow, name, ts, addl)
         self.base = -1              # 32-bit sequence number of stream offset 0 (-1: not seen yet)
+        self.first_seq = -1         # sequence number of the first segment seen (the ISN after a SYN)
         self.next = 0               # offset of the next byte to deliver
         self.max_end = 0            # highest offset seen (payload bytes in sequence space)
         self.top = 0                # highest sequence offset seen, empty segments included
@@ -91,6 +93,7 @@ class Reassembler:
         """Process one segment sent by this endpoint. Returns True for a retransmission."""
         if self.base < 0:
             self.base = (seq + 1) & M32 if flags & SYN else seq
+            self.first_seq = seq
         if flags & SYN:
             seq += 1
         nxt = self.next

@@ -272,6 +272,16 @@ def test_port_reuse_after_close_starts_a_new_flow():
     assert (f2.state, f2.orig_pkts, f2.resp_pkts) == ("S1", 2, 1)
 
 
+def test_retransmitted_syn_keeps_the_flow_new_isn_starts_another():
+    same = [tcp(1.0, A, 40000, B, 80, SYN, 100), tcp(2.0, A, 40000, B, 80, SYN, 100),
+            tcp(3.0, B, 80, A, 40000, RST | ACK, 0, 101), tcp(4.0, A, 40000, B, 80, SYN, 100)]
+    f = one(run(same))
+    assert (f.orig_pkts, f.resp_pkts, f.state, f.history) == (3, 1, "REJ", "Sr")
+    a = run([tcp(1.0, A, 40000, B, 80, SYN, 100), tcp(2.0, A, 40000, B, 80, SYN, 7777)])
+    f1, f2 = sorted(a.records["flows"], key=lambda f: f.ts)
+    assert (f1.end_reason, f1.state, f2.state) == ("reused", "S0", "S0")
+
+
 def test_gap_counted_in_missed_bytes_and_history():
     pk = handshake() + [
         tcp(1.3, A, 40000, B, 80, ACK | PSH, 101, 501, b"aaaa"),
