@@ -333,10 +333,13 @@ class Pipeline:
             if ipp:
                 st.ip_protos = {IP_PROTO_NAMES.get(k, str(k)) if isinstance(k, int) else str(k): v
                                 for k, v in dict(ipp).items()}
-            for attr in ("non_ip", "truncated", "fragments", "reassembled"):
+            for attr in ("truncated", "fragments", "reassembled"):
                 v = getattr(dec, attr, None)
                 if isinstance(v, int):
                     setattr(st, attr, v)
+            v = getattr(dec, "non_ip_frames", None)   # decoder.non_ip is a Counter by ethertype
+            if isinstance(v, int):
+                st.non_ip = v
         if not st.linktypes:
             lt: dict[int, int] = {}
             for c in self.captures:
