@@ -122,3 +122,40 @@ def test_conversations_equal_tshark(path: Path, tshark_views):
     for proto in ("tcp", "udp"):
         assert got_frames[proto] == want_frames[proto], f"{proto} frames per direction differ"
         assert got_bytes[proto] == want_bytes[proto], f"{proto} frame bytes per direction differ"
+
+
+def test_fragmented_udp_counts_like_tshark(tmp_path):
+    """An IP-fragmented UDP datagram is one frame of the conversation (the one that completes
+    it), as in tshark; the earlier fragments are IP-level only. Hand-built edge case."""
+    import socket
+
+    import dpkt
+
+    payload = bytes(range(256)) * 12
+    udp = dpkt.udp.UDP(sport=40001, dport=53, data=payload)
+    udp.ulen = len(udp)
+    raw = bytes(udp)
+    path = tmp_path / "frag.pcap"
+    with open(path, "wb") as f:
+        w = dpkt.pcap.Writer(f)
+        for i, off in enumerate(range(0, len(raw), 1480)):
+            chunk = raw[off:off + 1480]
+            ip = dpkt.ip.IP(src=socket.inet_aton("10.1.1.1"), dst=socket.inet_aton("10.1.1.2"), p=17,
+                            id=77, data=chunk)
+            ip.offset = off >> 3
+            ip.mf = 1 if off + len(chunk) < len(raw) else 0
+            ip.len = 20 + len(chunk)
+            w.writepkt(bytes(dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\x04" * 6, type=0x0800,
+                                                    data=ip)), 1.0 + i * 0.001)
+        r = dpkt.udp.UDP(sport=53, dport=40001, data=b"ok")
+        r.ulen = len(r)
+        ip = dpkt.ip.IP(src=socket.inet_aton("10.1.1.2"), dst=socket.inet_aton("10.1.1.1"), p=17, id=78, data=r)
+        ip.len = 20 + len(r)
+        w.writepkt(bytes(dpkt.ethernet.Ethernet(src=b"\x04" * 6, dst=b"\x02" * 6, type=0x0800, data=ip)), 1.01)
+    want_frames, want_bytes = run_tshark(path)
+    got_frames, got_bytes = ours(path)
+    assert got_frames["udp"] == want_frames["udp"] == {("10.1.1.1", 40001, "10.1.1.2", 53): 1,
+                                                       ("10.1.1.2", 53, "10.1.1.1", 40001): 1}
+    assert got_bytes["udp"] == want_bytes["udp"]
+    f = dissect.analyze(path).records["flows"][0]
+    assert (f.orig_h, f.orig_bytes, f.orig_ip_bytes, f.orig_pkts) == ("10.1.1.1", 3072, 20 + 8 + 3072, 1)
