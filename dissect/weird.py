@@ -74,3 +74,43 @@ declare("tcp_content_gap", "TCP data is missing (not captured); the analyzer got
 declare("tcp_data_after_fin", "TCP data beyond the FIN sequence number", "info")
 declare("tcp_data_before_syn", "TCP data before the connection was established", "info")
 declare("analyzer_exception", "An analyzer raised an unexpected exception and was detached from the flow", "error")
+
+
+def weirds_markdown() -> str:
+    """docs/weirds.md: every declared anomaly name, its severity and meaning."""
+    lines = ["# Weirds (anomalies)", "",
+             "Generated from the registry by `python -m dissect.weird > docs/weirds.md`;",
+             "`tests/test_weird_registry.py` fails when this file is out of date.", "",
+             "Every name below can appear in the `weirds` table (`name` column). Hitting any resource cap",
+             "(`dissect caps`) is a weird too.", "",
+             "| name | severity | meaning |", "|---|---|---|"]
+    for name in sorted(WEIRDS):
+        sev, desc = WEIRDS[name]
+        lines.append(f"| `{name}` | {sev} | {' '.join(desc.split()).replace('|', '/')} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def load_all() -> dict[str, tuple[str, str]]:
+    """Import every module that declares weirds; returns the registry."""
+    import importlib
+
+    from dissect.pipeline import load_tables
+
+    load_tables()
+    for m in ("dissect.decode", "dissect.defrag", "dissect.tcp", "dissect.flows", "dissect.io",
+              "dissect.mime", "dissect.extract", "dissect.snmp.audit", "dissect.snmp.keys"):
+        try:
+            importlib.import_module(m)
+        except ImportError:  # pragma: no cover
+            pass
+    return WEIRDS
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised by the docs test
+    import sys
+
+    from dissect import weird as _w   # the registry of the imported module, not this __main__ copy
+
+    _w.load_all()
+    sys.stdout.write(_w.weirds_markdown())
