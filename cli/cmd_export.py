@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from dissect.cli.cmd_summary import analyse_for_cli, out_console
-from dissect.cli.common import CAPTURES, UserError, cap_option, console, decode_as_option, safe
+from dissect.cli.common import CAPTURES, UserError, cap_option, console, decode_as_option, safe, scale_settings
 
 __all__ = ["register"]
 
@@ -35,9 +35,12 @@ def export_cmd(
         raise UserError(f"--format expects one of {', '.join(FORMATS)}, got {fmt!r}")
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a directory")
+    scale = scale_settings()
+    if fmt == "parquet" and (scale.get("engine") == "dask" or scale.get("scheduler")):
+        scale["parquet_dir"] = out      # the Dask engine writes a directory of partitions per table
     a = analyse_for_cli(captures, decode_as, cap, show_secrets=show_secrets)
     try:
-        files = export(a, out, fmt, show_secrets=show_secrets)
+        files = getattr(a, "parquet_dirs", None) or export(a, out, fmt, show_secrets=show_secrets)
     except PermissionError as e:
         raise UserError(f"{e.filename or out}: permission denied") from None
     except OSError as e:

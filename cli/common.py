@@ -171,6 +171,11 @@ def with_scale_options(fn):
     return wrapper
 
 
+def scale_settings() -> dict:
+    """The running command's --jobs/--engine/--scheduler (a dict; empty outside such a command)."""
+    return _SCALE.get()
+
+
 def apply_scale_options(app: typer.Typer, names=SCALE_COMMANDS) -> None:
     """Wrap the analysis commands of ``app`` (and of its sub-apps) with :func:`with_scale_options`."""
     for c in app.registered_commands:
@@ -211,7 +216,11 @@ def run_analysis(paths: list[str], options: Any, *, jobs: Optional[int] = None,
             except ImportError as e:
                 raise UserError(f"--engine dask needs dask.distributed ({e}); pip install 'pcap-dissect[dask]'") \
                     from None
-            return analyze_dask(paths, options, jobs=jobs, scheduler=scheduler, progress=progress)
+            a = analyze_dask(paths, options, jobs=jobs, scheduler=scheduler, progress=progress,
+                             parquet_dir=scale.get("parquet_dir"))
+            if scale.get("parquet_dir"):
+                a.parquet_dirs = sorted(Path(scale["parquet_dir"]) / n for n in a.tables)
+            return a
         from dissect.parallel import analyze_parallel
         return analyze_parallel(paths, options, jobs=jobs, progress=progress)
     except (CaptureError, KeysFileError) as e:  # KeysFileError: a bad --snmp-keys file
