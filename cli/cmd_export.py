@@ -24,6 +24,7 @@ def export_cmd(
     out: Path = typer.Option(..., "-o", "--out", help="Output directory (created if needed)."),
     fmt: str = typer.Option("csv", "--format", "-f", help="csv, parquet or json (JSON lines)."),
     show_secrets: bool = typer.Option(False, "--show-secrets", help="Write secrets (communities, passwords) unmasked."),
+    snmp_keys: Optional[Path] = typer.Option(None, "--snmp-keys", help="SNMPv3 keys file (TOML or Wireshark snmp_users)."),
     decode_as: Optional[list[str]] = decode_as_option(),
     cap: Optional[list[str]] = cap_option(),
 ) -> None:
@@ -38,7 +39,12 @@ def export_cmd(
     scale = scale_settings()
     if fmt == "parquet" and (scale.get("engine") == "dask" or scale.get("scheduler")):
         scale["parquet_dir"] = out      # the Dask engine writes a directory of partitions per table
-    a = analyse_for_cli(captures, decode_as, cap, show_secrets=show_secrets)
+    if snmp_keys is not None:
+        if not snmp_keys.is_file():
+            raise UserError(f"{snmp_keys}: no such keys file")
+        from dissect.cli.cmd_snmp import load_keys_option
+        load_keys_option(snmp_keys)
+    a = analyse_for_cli(captures, decode_as, cap, show_secrets=show_secrets, snmp_keys=snmp_keys)
     try:
         files = getattr(a, "parquet_dirs", None) or export(a, out, fmt, show_secrets=show_secrets)
     except PermissionError as e:

@@ -32,8 +32,11 @@ def register(app: typer.Typer) -> None:
         """Write the HTML traffic report: overview, mail, HTTP, SNMP and anomalies, with charts and tables."""
         from dissect.reports.builder import render_report
 
-        if snmp_keys is not None and not snmp_keys.is_file():
-            raise UserError(f"{snmp_keys}: no such keys file")
+        if snmp_keys is not None:
+            if not snmp_keys.is_file():
+                raise UserError(f"{snmp_keys}: no such keys file")
+            from dissect.cli.cmd_snmp import load_keys_option
+            load_keys_option(snmp_keys)     # a bad file: one line; loose permissions: a warning
         if output.exists() and output.is_dir():
             raise UserError(f"{output}: is a directory; give a file name such as {output / 'report.html'}")
         parent = output.parent if str(output.parent) else Path(".")

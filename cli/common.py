@@ -42,6 +42,20 @@ def safe(text: Any) -> str:
     return s.replace("[", "\\[")
 
 
+def _click_errors(name: str) -> tuple:
+    """click's exception class ``name``, and typer's vendored copy of it (typer >= 0.2x raises
+    ``typer._click.exceptions.*``, which are not click's: usage errors would escape as tracebacks)."""
+    import importlib
+
+    out = []
+    for mod in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            out.append(getattr(importlib.import_module(mod), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(out)
+
+
 def run_app(app: typer.Typer) -> int:
     """Run the typer app, turning user errors into one line on stderr."""
     try:
@@ -57,10 +71,10 @@ def run_app(app: typer.Typer) -> int:
     except Exception as e:  # click usage errors
         import click
 
-        if isinstance(e, click.exceptions.ClickException):
+        if isinstance(e, _click_errors("ClickException")):
             e.show()
             return e.exit_code
-        if isinstance(e, click.exceptions.Abort):
+        if isinstance(e, _click_errors("Abort")):
             err_console.print("dissect: aborted")
             return 1
         raise

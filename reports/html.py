@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -25,11 +26,24 @@ MAX_TABLE_ROWS = 100
 MAX_CELL_CHARS = 400
 
 
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _ctrl(m: "re.Match[str]") -> str:
+    o = ord(m.group())
+    return "\\x%02x" % o if o < 256 else "\\u%04x" % o
+
+
 def esc(value: Any) -> str:
-    """HTML-escape any value (quotes included), None -> empty string."""
+    """HTML-escape any value (quotes included), None -> empty string. Control characters (ANSI
+    escapes: a report viewed with ``cat``/``less`` must not drive the terminal) and bidi overrides
+    are shown as ``\\xNN``/``\\uNNNN``, as in the terminal."""
     if value is None:
         return ""
-    return html.escape(str(value), quote=True)
+    s = str(value)
+    if _CTRL.search(s):
+        s = _CTRL.sub(_ctrl, s)
+    return html.escape(s, quote=True)
 
 
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
