@@ -25,6 +25,8 @@ def export_cmd(
     fmt: str = typer.Option("csv", "--format", "-f", help="csv, parquet or json (JSON lines)."),
     show_secrets: bool = typer.Option(False, "--show-secrets", help="Write secrets (communities, passwords) unmasked."),
     snmp_keys: Optional[Path] = typer.Option(None, "--snmp-keys", help="SNMPv3 keys file (TOML or Wireshark snmp_users)."),
+    credentials: bool = typer.Option(False, "--credentials", help="Also fill the credentials table (masked unless --show-secrets)."),
+    http_headers: bool = typer.Option(False, "--http-headers", help="Also fill the http_headers child table (every header line)."),
     decode_as: Optional[list[str]] = decode_as_option(),
     cap: Optional[list[str]] = cap_option(),
 ) -> None:
@@ -44,7 +46,8 @@ def export_cmd(
             raise UserError(f"{snmp_keys}: no such keys file")
         from dissect.cli.cmd_snmp import load_keys_option
         load_keys_option(snmp_keys)
-    a = analyse_for_cli(captures, decode_as, cap, show_secrets=show_secrets, snmp_keys=snmp_keys)
+    a = analyse_for_cli(captures, decode_as, cap, show_secrets=show_secrets, snmp_keys=snmp_keys,
+                        credentials=credentials, http_headers=http_headers)
     try:
         files = getattr(a, "parquet_dirs", None) or export(a, out, fmt, show_secrets=show_secrets)
     except PermissionError as e:

@@ -258,3 +258,13 @@ def test_flows_narrow_terminal_layout(run_cli, monkeypatch):
     assert max(len(x) for x in lines) <= 80
     assert any("CREtv8r4RgmlqK1Tz" in x and "10.10.1.4:1470" in x and "smtp" in x for x in lines)
     assert any("74.53.140.153:25" in x for x in lines)
+
+
+def test_export_optional_tables(run_cli, tmp_path):
+    p = corpus_path("captures/zeek/http/get.pcap")
+    res = run_cli("export", p, "-o", tmp_path / "plain")
+    assert res.exit_code == 0, res
+    assert (tmp_path / "plain" / "http_headers.csv").read_text().count("\n") == 1     # header line only
+    res = run_cli("export", p, "-o", tmp_path / "full", "--http-headers", "--credentials")
+    assert res.exit_code == 0, res
+    assert (tmp_path / "full" / "http_headers.csv").read_text().count("\n") > 5
