@@ -267,16 +267,17 @@ class FlowTable:
     def packet(self, p, TCP=TCP, UDP=UDP, ACK=ACK, SYN=SYN, PARTIAL=PARTIAL,
                _DBIT=_DBIT, _ABIT=_ABIT) -> None:
         """One decoded packet (the hot path: constants are bound as default arguments)."""
+        ts = p.ts
         ent = self.table.get((p.src, p.dst, p.sport, p.dport, p.proto))
         if ent is None:
-            ent = self._new(p)
-        flow, d = ent
-        ts = p.ts
-        if ts - flow.seen >= flow.timeout:
-            # idle too long: decided per packet, so that results never depend on when the
-            # periodic sweep ran (or on which other flows share this process)
-            self._end(flow, flow.last, "closed" if flow.done else "timeout")
             flow, d = self._new(p)
+        else:
+            flow, d = ent
+            if ts - flow.seen >= flow.timeout:
+                # idle too long: decided per packet, so that results never depend on when the
+                # periodic sweep ran (or on which other flows share this process)
+                self._end(flow, flow.last, "closed" if flow.done else "timeout")
+                flow, d = self._new(p)
         if p.proto == TCP:
             flags = p.flags
             if flags & 0x12 == SYN and 0 <= flow.rs[d].first_seq != p.seq:

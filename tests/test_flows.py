@@ -506,3 +506,16 @@ def test_ipv6_flow():
                  t6(1.2, a6, 50000, b6, 8080, ACK | PSH, 2, 8, b"hi")]))
     assert (f.orig_h, f.resp_h, f.resp_p, f.ip_version, f.state, f.history) == \
         ("2001:db8::1", "2001:db8::2", 8080, 6, "S1", "ShD")
+
+
+def test_zero_caps_do_not_break_the_table():
+    caps = Caps()
+    caps.udp_idle_timeout = 0
+    caps.max_flows = 0
+    caps.tcp_ooo_bytes = 0
+    pk = [udp(1.0, A, 5000, B, 53), udp(1.0, B, 53, A, 5000), udp(2.0, A, 5000, B, 53)] + handshake(3.0) + [
+        tcp(3.5, A, 40000, B, 80, ACK | PSH, 111, 501, b"later"), tcp(3.6, A, 40000, B, 80, ACK | PSH, 101, 501, b"x" * 10)]
+    a = run(pk, caps=caps)
+    flows = a.records["flows"]
+    assert sum(f.orig_pkts + f.resp_pkts for f in flows) == len(pk)
+    assert all(f.orig_pkts + f.resp_pkts > 0 for f in flows)
