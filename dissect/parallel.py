@@ -29,9 +29,12 @@ records, its protocols' shared state and its counters (pickled). The parent merg
 (:func:`merge_results`): records through :func:`dissect.order.canonical` (the same canonical
 order single-process runs use), shared state through each protocol's ``merge_shared``, then runs
 ``finalize`` once. Records and tables are identical to a single-process run (tested with
-``pandas.testing.assert_frame_equal`` for 1, 2 and 3 jobs) as long as no per-run cap is hit: the
-live-flow cap, the decoder's per-name weird limit and the SNMP audit's sample caps apply per
-worker. Run-level stats (``Analysis.stats``): frame counts, link types, timeline and capture info
+``pandas.testing.assert_frame_equal`` for 1, 2 and 3 jobs) with two documented exceptions:
+per-run caps apply per worker (the live-flow cap, the decoder's per-name weird limit, the SNMP
+audit's sample caps), and an SNMP response that comes back from *another agent address* than the
+one its request was sent to (a multi-homed agent; the SNMP analyzer pairs it across flows) is
+paired only when both host pairs fall in the same worker, else it is reported unanswered/unmatched
+as if the two flows had been captured apart. Run-level stats (``Analysis.stats``): frame counts, link types, timeline and capture info
 come from worker 0 (every worker sees every frame), IP-level counters are summed, ``peak_flows``
 is the largest worker's.
 
