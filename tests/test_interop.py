@@ -169,3 +169,123 @@ def test_postfix_bounce_and_its_dsn():
 
 def test_postfix_no_weirds():
     assert [w.name for w in pf().records.get("weirds", [])] == []
+
+
+# ------------------------------------------------------------------------------------------- lighttpd
+# lighttpd 1.4.69 (mod_deflate zstd/br/gzip/deflate, mod_auth, mod_cgi with streamed = chunked responses),
+# clients wget, curl, Python urllib, a raw pipelining socket, tinyproxy (absolute-form GET and CONNECT).
+# Oracles: lighttpd's access log ("%h \"%r\" %>s %b %O \"Accept-Encoding\"") and what the clients saved
+# (lighttpd-clients.json: curl's %{http_code} %{size_download}, SHA-256 of the decoded bodies, the served files).
+ACCESS = [re.match(r'(\S+) "(\S+) (\S+) HTTP/(\d\.\d)" (\d{3}) (\d+|-) (\d+) "(.*)"$', line).groups()
+          for line in (DATA / "lighttpd-access.log").read_text().splitlines()]
+CLIENTS = json.loads((DATA / "lighttpd-clients.json").read_text())
+BY_LABEL = {c["label"]: c for c in CLIENTS["clients"]}
+
+
+def lt():
+    return analysis("lighttpd.pcap")
+
+
+def lt_server_side():
+    return sorted((t for t in lt().records["http_transactions"] if t.resp_p == 10080), key=lambda t: t.ts)
+
+
+def test_lighttpd_transactions_match_access_log():
+    got = lt_server_side()
+    assert len(got) == len(ACCESS) == 21
+    for t, (host, method, uri, ver, status, body, _out, _ae) in zip(got, ACCESS):
+        assert (t.orig_h, t.method, t.uri, t.version, t.status_code) == (host, method, uri, ver, int(status))
+        assert not t.incomplete
+        if t.transfer_encoding != "chunked":      # lighttpd's %b counts chunk framing of streamed bodies
+            assert t.response_body_len == int(body), (uri, t.response_body_len, body)
+
+
+def test_lighttpd_content_codings_decoded_like_curl():
+    served = CLIENTS["served"]["big.txt"]
+    rows = [t for t in lt_server_side() if t.uri == "/big.txt" and t.method == "GET"]
+    assert [t.content_encoding for t in rows] == ["zstd", "br", "gzip", "deflate"]
+    for t in rows:
+        c = BY_LABEL[f"enc-{t.content_encoding}"]
+        code, size_download, _ = c["curl"].split()
+        assert (t.status_code, t.response_body_len) == (int(code), int(size_download))   # bytes on the wire
+        assert (t.response_decoded_len, t.response_body_sha256) == (served["size"], served["sha256"]) == \
+            (c["size"], c["sha256"])
+
+
+@pytest.mark.parametrize("label,uri", [
+    ("range-single", "/data.bin"), ("auth-401", "/private/secret.txt"), ("auth-200", "/private/secret.txt"),
+    ("cgi-chunked", "/cgi/stream.sh"), ("http10", "/index.html"), ("notfound", "/missing.html"),
+    ("put-405", "/index.html"), ("range-multi", "/data.bin"), ("ims-304", "/style.css")])
+def test_lighttpd_bodies_match_what_curl_saved(label, uri):
+    c = BY_LABEL[label]
+    code, size_download, _ = c["curl"].split()
+    args = c["args"]
+    version = "1.0" if "-0" in args else "1.1"
+    cands = [t for t in lt_server_side() if t.uri == uri and t.user_agent.startswith("curl/") and t.version == version
+             and t.status_code == int(code) and (t.range or "").startswith(
+                 "bytes=" + args[args.index("-r") + 1] if "-r" in args else "")]
+    assert len(cands) == 1
+    t = cands[0]
+    assert t.response_decoded_len == int(size_download) == c["size"]
+    if c["size"]:
+        assert t.response_body_sha256 == c["sha256"]
+    else:
+        assert not t.response_body_sha256
+
+
+def test_lighttpd_special_cases():
+    rows = lt_server_side()
+    head = next(t for t in rows if t.method == "HEAD")
+    assert (head.status_code, head.response_body_len) == (200, 0)
+    multi = next(t for t in rows if (t.range or "").startswith("bytes=0-9,"))
+    assert multi.range == "bytes=0-9,100-199 -> bytes 0-9/4096; bytes 100-199/4096"
+    assert multi.response_content_type.startswith("multipart/byteranges")
+    cgi = next(t for t in rows if t.uri == "/cgi/stream.sh")
+    assert cgi.transfer_encoding == "chunked"
+    auth = [t for t in rows if t.uri == "/private/secret.txt"]
+    assert [(t.status_code, t.auth_scheme, t.username) for t in auth] == [(401, None, None), (200, "Basic", "alice")]
+    wget = [t for t in rows if t.user_agent.startswith("Wget/")]
+    assert [(t.uri, t.status_code, t.location) for t in wget] == [("/dir", 301, "/dir/"),
+                                                                 ("/dir/", 200, None)]
+    # wget -S printed "Location: /dir/ [following]" then "Reusing existing connection to 127.0.0.1:10080."
+    assert "Location: /dir/ [following]" in BY_LABEL["wget-dir"]["stderr"]
+    assert len({t.uid for t in wget}) == 1
+    pipe = [t for t in rows if t.user_agent == "raw-pipeline"]
+    assert [(t.trans_depth, t.uri, t.status_code) for t in pipe] == [(1, "/style.css", 200), (2, "/dir/", 200)]
+    assert "pipelined" in pipe[1].tags
+
+
+def test_lighttpd_multipart_upload_from_urllib():
+    c = BY_LABEL["urllib-upload"]
+    t = next(t for t in lt_server_side() if t.method == "POST")
+    # the CGI printed sha256sum of the body it read from lighttpd
+    assert t.request_body_len == c["body_size"]
+    assert t.request_body_sha256 == c["body_sha256"] == c["cgi_printed"].split()[0]
+    assert t.user_agent.startswith("Python-urllib/")
+    parts = [p for p in lt().records["mime_parts"] if p.uid == t.uid and p.filename]
+    assert [(p.form_name, p.filename, p.size, p.sha256) for p in parts] == \
+        [("file", "blob.bin", c["file_size"], c["file_sha256"])]
+
+
+def test_tinyproxy_absolute_form_and_connect_tunnel():
+    rows = [t for t in lt().records["http_transactions"] if t.resp_p == 10888]
+    get = next(t for t in rows if t.method == "GET")
+    assert get.uri == "http://127.0.0.1:10080/style.css" and get.host == "127.0.0.1:10080"
+    assert get.response_body_sha256 == CLIENTS["served"]["style.css"]["sha256"]
+    conn = next(t for t in rows if t.method == "CONNECT")
+    assert conn.uri == "127.0.0.1:10080" and conn.status_code == 200 and "tunnel" in conn.tags
+    # the tunnelled request reached lighttpd through tinyproxy's own connection
+    assert ("GET", "/index.html", "1.1", 200) in [(t.method, t.uri, t.version, t.status_code) for t in lt_server_side()]
+
+
+def test_lighttpd_agrees_with_tshark():
+    import shutil as _sh
+    import subprocess
+    if not _sh.which("tshark"):
+        pytest.skip("tshark not installed")
+    out = subprocess.run(["tshark", "-n", "-r", str(DATA / "lighttpd.pcap"), "-d", "tcp.port==10888,http",
+                          "-Y", "http.response", "-T", "fields", "-e", "tcp.srcport", "-e", "http.response.code"],
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    theirs = sorted(tuple(map(int, line.split("\t"))) for line in out if line.strip())
+    ours = sorted((t.resp_p, t.status_code) for t in lt().records["http_transactions"])
+    assert ours == theirs

@@ -282,6 +282,157 @@ s.quit()
     shutil.copy(catch_log, os.path.join(HERE, "postfix-catchall.jsonl"))
 
 
+# ----------------------------------------------------------------------------------------------- http
+LIGHTTPD_CONF = """\
+server.document-root = "{www}"
+server.bind = "127.0.0.1"
+server.port = 10080
+server.username = "www-data"
+server.groupname = "www-data"
+server.tag = "lighttpd/1.4.69"
+server.stream-response-body = 2
+server.modules = ("mod_access", "mod_auth", "mod_authn_file", "mod_deflate", "mod_cgi", "mod_accesslog")
+server.errorlog = "{logs}/error.log"
+accesslog.filename = "{logs}/access.log"
+accesslog.format = "%h \\"%r\\" %>s %b %O \\"%{{Accept-Encoding}}i\\""
+index-file.names = ("index.html")
+mimetype.assign = (".html" => "text/html", ".txt" => "text/plain; charset=utf-8", ".css" => "text/css",
+                   ".bin" => "application/octet-stream")
+deflate.mimetypes = ("text/")
+deflate.allowed-encodings = ("zstd", "br", "gzip", "deflate")
+auth.backend = "plain"
+auth.backend.plain.userfile = "{etc}/users"
+auth.require = ("/private/" => ("method" => "basic", "realm" => "interop", "require" => "valid-user"))
+cgi.assign = (".sh" => "/bin/sh")
+"""
+
+TINYPROXY_CONF = """\
+Port 10888
+Listen 127.0.0.1
+Timeout 30
+MaxClients 10
+Allow 127.0.0.1
+ConnectPort 10080
+LogFile "{logs}/tinyproxy.log"
+LogLevel Info
+PidFile "{logs}/tinyproxy.pid"
+"""
+
+
+def http():
+    import hashlib
+    base = os.path.join(WORK, "http")
+    shutil.rmtree(base, ignore_errors=True)
+    www, logs, etc, out = (os.path.join(base, d) for d in ("www", "logs", "etc", "out"))
+    for d in (www, logs, etc, out, os.path.join(www, "dir"), os.path.join(www, "private"), os.path.join(www, "cgi")):
+        os.makedirs(d)
+    files = {
+        "index.html": ("<!doctype html><html><head><title>interop</title><link rel=stylesheet href=/style.css>"
+                       "</head><body>" + "<p>lighttpd interop page</p>\n" * 40 + "</body></html>\n").encode(),
+        "big.txt": "".join(f"line {i:05d}: the quick brown fox jumps over the lazy dog ünïcödé\n"
+                           for i in range(300)).encode(),
+        "style.css": b"body { font-family: sans-serif; color: #333; }\n" * 20,
+        "data.bin": b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(128)),
+        "dir/index.html": b"<html><body>directory index</body></html>\n",
+        "private/secret.txt": b"the secret is 42\n",
+        "cgi/stream.sh": b"#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\nX-Interop: cgi\\r\\n\\r\\n'\n"
+                         b"for i in 1 2 3; do echo \"chunk $i from cgi\"; sleep 0.2; done\n",
+        "cgi/upload.sh": b"#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\n"
+                         b"head -c \"$CONTENT_LENGTH\" | sha256sum\n",
+    }
+    for name, data in files.items():
+        path = os.path.join(www, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.utime(path, (1767323045, 1767323045))      # Fri, 02 Jan 2026 03:04:05 GMT
+    os.chmod(os.path.join(www, "cgi", "stream.sh"), 0o755)
+    os.chmod(os.path.join(www, "cgi", "upload.sh"), 0o755)
+    with open(os.path.join(etc, "users"), "w") as f:
+        f.write("alice:wonderland\n")
+    run(["chmod", "-R", "a+rX", base])
+    shutil.chown(logs, "www-data", "www-data")
+    conf = os.path.join(etc, "lighttpd.conf")
+    with open(conf, "w") as f:
+        f.write(LIGHTTPD_CONF.format(www=www, logs=logs, etc=etc))
+    tconf = os.path.join(etc, "tinyproxy.conf")
+    with open(tconf, "w") as f:
+        f.write(TINYPROXY_CONF.format(logs=logs))
+    pcap = os.path.join(HERE, "lighttpd.pcap")
+    cap = Capture(pcap, "tcp port 10080 or tcp port 10888")
+    srv = subprocess.Popen(["lighttpd", "-D", "-f", conf])
+    prox = subprocess.Popen(["tinyproxy", "-d", "-c", tconf])
+    U = "http://127.0.0.1:10080"
+    results = {"served": {n: {"size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in files.items()},
+               "clients": []}
+
+    def curl(label, *args):
+        o = os.path.join(out, label)
+        r = run(["curl", "-s", "-o", o, "-w", "%{http_code} %{size_download} %{size_header}\\n", *args],
+                capture_output=True, text=True, check=False)
+        body = open(o, "rb").read() if os.path.exists(o) else b""
+        results["clients"].append({"label": label, "args": list(args), "curl": r.stdout.strip(),
+                                   "size": len(body), "sha256": hashlib.sha256(body).hexdigest()})
+    try:
+        time.sleep(0.5)
+        wait_port(10080)
+        wait_port(10888)
+        # wget: directory redirect 301 -> /dir/, keep-alive on one connection
+        r = run(["wget", "-S", "-O", os.path.join(out, "wget-dir"), U + "/dir"], capture_output=True, text=True, check=False)
+        results["clients"].append({"label": "wget-dir", "stderr": r.stderr})
+        # curl: one connection, four content codings of the same text file (curl decodes with --compressed)
+        curl("enc-zstd", "--compressed", "-H", "Accept-Encoding: zstd", U + "/big.txt")
+        curl("enc-br", "--compressed", "-H", "Accept-Encoding: br", U + "/big.txt")
+        curl("enc-gzip", "--compressed", "-H", "Accept-Encoding: gzip", U + "/big.txt")
+        curl("enc-deflate", "--compressed", "-H", "Accept-Encoding: deflate", U + "/big.txt")
+        curl("head", "-I", U + "/big.txt")
+        curl("ims-304", "-H", "If-Modified-Since: Fri, 02 Jan 2026 03:04:05 GMT", U + "/style.css")
+        curl("range-single", "-r", "0-99", U + "/data.bin")
+        curl("range-multi", "-r", "0-9,100-199", U + "/data.bin")
+        curl("auth-401", U + "/private/secret.txt")
+        curl("auth-200", "-u", "alice:wonderland", U + "/private/secret.txt")
+        curl("cgi-chunked", U + "/cgi/stream.sh")
+        curl("http10", "-0", U + "/index.html")
+        curl("notfound", U + "/missing.html")
+        curl("put-405", "-X", "PUT", "--data-binary", "x", U + "/index.html")
+        curl("proxy-get", "-x", "http://127.0.0.1:10888", U + "/style.css")
+        curl("proxy-connect", "-p", "-x", "http://127.0.0.1:10888", U + "/index.html")
+        # python urllib: multipart/form-data upload to the CGI (prints the SHA-256 of the body it read)
+        upload = bytes(range(256)) * 12
+        boundary = "----interopBoundary7MA4YWxk"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\nhello from urllib\r\n"
+                f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob.bin\"\r\n"
+                f"Content-Type: application/octet-stream\r\n\r\n").encode() + upload + f"\r\n--{boundary}--\r\n".encode()
+        import urllib.request
+        req = urllib.request.Request(U + "/cgi/upload.sh", data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(req) as resp:
+            printed = resp.read().decode()
+        results["clients"].append({"label": "urllib-upload", "body_size": len(body),
+                                   "body_sha256": hashlib.sha256(body).hexdigest(), "cgi_printed": printed,
+                                   "file_size": len(upload), "file_sha256": hashlib.sha256(upload).hexdigest()})
+        # raw socket: two pipelined requests on one connection
+        s = socket.create_connection(("127.0.0.1", 10080))
+        s.sendall(b"GET /style.css HTTP/1.1\r\nHost: 127.0.0.1:10080\r\nUser-Agent: raw-pipeline\r\n\r\n"
+                  b"GET /dir/ HTTP/1.1\r\nHost: 127.0.0.1:10080\r\nUser-Agent: raw-pipeline\r\nConnection: close\r\n\r\n")
+        got = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        s.close()
+        time.sleep(0.5)
+    finally:
+        prox.send_signal(signal.SIGTERM)
+        srv.send_signal(signal.SIGTERM)
+        prox.wait(10)
+        srv.wait(10)
+        cap.stop()
+    shutil.copy(os.path.join(logs, "access.log"), os.path.join(HERE, "lighttpd-access.log"))
+    with open(os.path.join(HERE, "lighttpd-clients.json"), "w") as f:
+        json.dump(results, f, indent=1, ensure_ascii=False)
+
+
 if __name__ == "__main__":
     os.makedirs(WORK, exist_ok=True)
     what = sys.argv[1:] or ["mail", "http", "snmp", "formats"]
