@@ -194,6 +194,20 @@ def _caps_docs() -> dict[str, str]:
     return docs
 
 
+#: meanings of caps whose declaration in dissect/options.py has no comment
+_CAP_FALLBACK = {
+    "udp_idle_timeout": "seconds without packets before a UDP/ICMP flow is flushed",
+    "smtp_pending_commands": "SMTP commands waiting for their replies (pipelining) per session",
+    "mime_depth": "MIME nesting depth",
+    "mime_parts": "MIME parts per message",
+    "ber_depth": "BER nesting depth (SNMP)",
+    "ber_length": "largest BER element length in bytes (SNMP)",
+    "ber_elements": "BER elements per message (SNMP)",
+    "oid_arcs": "arcs per OID (SNMP)",
+    "snmp_pending_requests": "SNMP requests waiting for their responses",
+}
+
+
 def caps() -> None:
     """List the resource caps (set one with --cap NAME=VALUE); hitting any cap is a weird."""
     from dataclasses import fields
@@ -209,7 +223,8 @@ def caps() -> None:
     t.add_column("meaning")
     for f in fields(Caps):
         v = getattr(defaults, f.name)
-        t.add_row(f.name, f"{v:,}" if isinstance(v, int) else f"{v:g}", docs.get(f.name, ""))
+        t.add_row(f.name, f"{v:,}" if isinstance(v, int) else f"{v:g}",
+                  docs.get(f.name) or _CAP_FALLBACK.get(f.name, ""))
     console.print(t)
 
 
