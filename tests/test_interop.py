@@ -289,3 +289,187 @@ def test_lighttpd_agrees_with_tshark():
     theirs = sorted(tuple(map(int, line.split("\t"))) for line in out if line.strip())
     ours = sorted((t.resp_p, t.status_code) for t in lt().records["http_transactions"])
     assert ours == theirs
+
+
+# ------------------------------------------------------------------------------------------- SNMP
+# pysnmp 7.1 agent (udp 127.0.0.1:16261 and udp6 [::1]:16261, engine id text "interop-agent") queried by
+# net-snmp 5.9.3 tools; pysnmp notification originator -> net-snmp snmptrapd (v2c trap, v2c inform, v1 trap,
+# v3 authPriv trap with pysnmp's engine id "interop-notifier"). Oracles: what the net-snmp tools printed
+# (pysnmp-netsnmp-outputs.json, -On numeric) and snmptrapd's log (snmptrapd.log, -On).
+SNMP_OUT = json.loads((DATA / "pysnmp-netsnmp-outputs.json").read_text())
+TOOLS = {t["label"]: t for t in SNMP_OUT["tools"]}
+INTEROP_KEYS = """
+[[user]]
+name = "pyAgentUser"
+auth_protocol = "SHA256"
+auth_password = "pyAgentAuth1"
+priv_protocol = "AES"
+priv_password = "pyAgentPriv1"
+
+[[user]]
+name = "pyTrapUser"
+auth_protocol = "SHA"
+auth_password = "pyTrapAuth1"
+priv_protocol = "AES"
+priv_password = "pyTrapPriv1"
+"""
+
+
+@pytest.fixture(scope="module")
+def sn(tmp_path_factory):
+    keys = tmp_path_factory.mktemp("keys") / "interop-keys.toml"
+    keys.write_text(INTEROP_KEYS)
+    keys.chmod(0o600)
+    return dissect.analyze([str(DATA / "pysnmp-netsnmp.pcap")], snmp_keys=str(keys), show_secrets=True)
+
+
+def netsnmp_value(text: str):
+    """(type, value) of one net-snmp printed value, in our snmp_varbinds vocabulary."""
+    text = text.strip()
+    if text.startswith("No Such Object"):
+        return "noSuchObject", None
+    if text.startswith("No Such Instance"):
+        return "noSuchInstance", None
+    if text.startswith("No more variables"):
+        return "endOfMibView", None
+    if text == '""':
+        return "octet-string", ""
+    kind, _, val = text.partition(": ")
+    val = val.strip()
+    if kind == "STRING":
+        return "octet-string", val.strip('"')
+    if kind == "Hex-STRING":
+        return "octet-string", bytes.fromhex(val.replace(" ", ""))
+    if kind == "Timeticks":
+        return "timeticks", re.match(r"\((\d+)\)", val).group(1)
+    if kind == "Opaque":
+        return "opaque", float(val.split(":")[1])
+    return {"INTEGER": "integer", "OID": "oid", "Counter64": "counter64", "IpAddress": "ipaddress",
+            "Gauge32": "gauge32", "Counter32": "counter32"}[kind], val.lstrip(".")
+
+
+def ours(vb):
+    if vb.type == "octet-string" and vb.value.startswith("0x"):
+        return vb.type, bytes.fromhex(vb.value[2:])
+    if vb.type == "octet-string" and not vb.value.isascii():
+        return vb.type, vb.value.encode()
+    if vb.type == "opaque":
+        return vb.type, float(vb.value.split(":")[1])
+    return vb.type, vb.value
+
+
+def printed(label):
+    out = []
+    # net-snmp wraps long Hex-STRINGs over several lines
+    for line in re.sub(r"\n(?!\.)", " ", TOOLS[label]["stdout"].strip()).splitlines():
+        oid, _, val = line.partition(" = ")
+        out.append((oid.lstrip("."), *netsnmp_value(val)))
+    return out
+
+
+def response_varbinds(a, requests_from_port):
+    pdus = {p.pdu_index: p for p in a.records["snmp_pdus"]}
+    idx = [p.pdu_index for p in pdus.values() if p.pdu_type == "response" and p.dst_p == requests_from_port]
+    return [(v.oid, *ours(v)) for v in sorted(a.records["snmp_varbinds"], key=lambda v: (v.pdu_index, v.index))
+            if v.pdu_index in idx]
+
+
+def tool_port(a, pred):
+    ports = [p.src_p for p in a.records["snmp_pdus"] if p.is_request and pred(p)]
+    assert len(set(ports)) == 1, ports
+    return ports[0]
+
+
+@pytest.mark.parametrize("label,pred", [
+    ("bulkwalk", lambda p: p.pdu_type == "getbulk" and p.max_repetitions == 10),
+    ("bulkwalk-end", lambda p: p.pdu_type == "getbulk" and p.max_repetitions == 5),
+    ("walk-v1", lambda p: p.version == "1"),
+    ("get-v3", lambda p: p.version == "3" and p.varbind_count == 3),
+    ("get-udp6", lambda p: p.dst_h == "::1"),
+    ("get-latin1-community", lambda p: (p.community or "").startswith("0x")),
+    ("set-readonly", lambda p: p.pdu_type == "set"),
+    ("get-nosuch", lambda p: p.varbind_count == 2 and p.dst_h == "127.0.0.1" and p.version == "2c"
+     and p.pdu_type == "get")])
+def test_snmp_values_match_what_netsnmp_printed(sn, label, pred):
+    want = printed(label)
+    assert want
+    got = response_varbinds(sn, tool_port(sn, pred))
+    if label.startswith(("bulkwalk", "walk")):
+        # walks print the in-subtree varbinds; the responses also hold the overshoot (and endOfMibView)
+        it = iter(got)
+        assert all(any(w == g for g in it) for w in want), (want, got)
+    else:
+        assert got == want
+
+
+def test_snmp_bulkwalk_end_of_mib_view(sn):
+    port = tool_port(sn, lambda p: p.pdu_type == "getbulk" and p.max_repetitions == 5)
+    got = response_varbinds(sn, port)
+    assert printed("bulkwalk-end")[-1][1] == "endOfMibView"
+    assert [t for _, t, _ in got].count("endOfMibView") == 3
+
+
+def test_snmp_v3_against_pysnmp_agent(sn):
+    pdus = [p for p in sn.records["snmp_pdus"] if p.version == "3"]
+    engine = SNMP_OUT["agent_engine"]
+    ok = [p for p in pdus if p.user == "pyAgentUser" and p.auth == "ok"]
+    assert {(p.pdu_type, p.engine_id, p.engine_id_format, p.engine_id_value, p.engine_enterprise, p.auth_proto,
+             p.privacy) for p in ok} == {(t, engine, "text", "interop-agent", 20408, "sha256", "decrypted")
+                                         for t in ("get", "response")}
+    # discovery then the real request (net-snmp), once per snmpget
+    reasons = [p.report_reason for p in pdus if p.pdu_type == "report"]
+    assert reasons == ["unknownEngineIDs", "unknownEngineIDs", "wrongDigests"]
+    # "snmpget: Authentication failure (incorrect password, community or key)"
+    assert "Authentication failure" in TOOLS["get-v3-wrongpass"]["stderr"]
+    bad = [p for p in pdus if p.auth == "bad"]
+    assert len(bad) == 1 and bad[0].outcome == "report:wrongDigests"
+    kinds = {f.kind for f in sn.records["snmp_findings"]}
+    assert {"v3_wrong_digest", "write_access", "default_community"} <= kinds
+
+
+def test_snmp_latin1_community(sn):
+    p = next(p for p in sn.records["snmp_pdus"] if p.is_request and (p.community or "").startswith("0x"))
+    assert bytes.fromhex(p.community[2:]) == "café-rö".encode("latin-1")
+    assert p.answered
+
+
+def trapd_entries():
+    """snmptrapd.log entries: (header, [(oid, type, value)])."""
+    text = (DATA / "snmptrapd.log").read_text(encoding="utf-8")
+    entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d )", text)
+    out = []
+    for e in entries[1:]:
+        if "Stopped" in e.splitlines()[0]:
+            continue
+        head, *rest = e.split("\n")
+        vbs = []
+        for line in rest:
+            for item in line.strip().split("\t"):
+                if " = " in item:
+                    oid, _, val = item.partition(" = ")
+                    vbs.append((oid.lstrip("."), *netsnmp_value(val)))
+        out.append((head + ("\n" + rest[0] if "TRAP, SNMP v1" in head else ""), vbs))
+    return out
+
+
+def test_snmp_notifications_match_snmptrapd_log(sn):
+    entries = trapd_entries()
+    assert len(entries) == 4
+    notifs = sorted((p for p in sn.records["snmp_pdus"] if p.pdu_type in ("trapv2", "inform", "trap")),
+                    key=lambda p: p.ts)
+    assert [(p.version, p.pdu_type) for p in notifs] == [("2c", "trapv2"), ("2c", "inform"), ("1", "trap"),
+                                                        ("3", "trapv2")]
+    for p, (head, want) in zip(notifs, entries):
+        got = [(v.oid, *ours(v)) for v in sorted(sn.records["snmp_varbinds"], key=lambda v: v.index)
+               if v.pdu_index == p.pdu_index]
+        assert got == want
+        assert f"[127.0.0.1]:{p.src_p}->[127.0.0.1]:16262" in head
+    v1 = notifs[2]
+    # "0.0.0.0 [0.0.0.0] ... TRAP, SNMP v1, community public\n\t.1.3.6.1.6.3.1.1.5 Link Down Trap (0) Uptime: 0:00:00.00"
+    assert (v1.agent_addr, v1.enterprise, v1.generic_trap, v1.specific_trap, v1.time_stamp) == \
+        ("0.0.0.0", "1.3.6.1.6.3.1.1.5", "linkDown", 0, 0)
+    inform = notifs[1]
+    assert inform.answered and inform.outcome == "noError"
+    v3 = notifs[3]
+    assert (v3.user, v3.engine_id, v3.engine_id_value, v3.auth, v3.privacy) == \
+        ("pyTrapUser", SNMP_OUT["trap_engine"], "interop-notifier", "ok", "decrypted")

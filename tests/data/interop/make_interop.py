@@ -433,7 +433,135 @@ def http():
         json.dump(results, f, indent=1, ensure_ascii=False)
 
 
+# ----------------------------------------------------------------------------------------------- snmp
+AGENT_ENGINE = "80004fb804" + b"interop-agent".hex()      # pysnmp's enterprise 20408, format 4 (text)
+TRAP_ENGINE = "80004fb804" + b"interop-notifier".hex()
+SNMP_USERS = {  # user: (pysnmp auth, auth password, pysnmp priv, priv password, net-snmp -a, net-snmp -x)
+    "pyAgentUser": ("usmHMAC192SHA256AuthProtocol", "pyAgentAuth1", "usmAesCfb128Protocol", "pyAgentPriv1", "SHA-256", "AES"),
+    "pyTrapUser": ("usmHMACSHAAuthProtocol", "pyTrapAuth1", "usmAesCfb128Protocol", "pyTrapPriv1", "SHA", "AES"),
+}
+LATIN1_COMMUNITY = b"caf\xe9-r\xf6"
+
+
+def snmp_agent():
+    """pysnmp 7 command responder on udp 127.0.0.1:16261 and udp6 [::1]:16261 (child process)."""
+    from pysnmp.carrier.asyncio.dgram import udp, udp6
+    from pysnmp.entity import config, engine
+    from pysnmp.entity.rfc3413 import cmdrsp, context
+    import pysnmp.hlapi.v3arch.asyncio as h
+
+    eng = engine.SnmpEngine(snmpEngineID=bytes.fromhex(AGENT_ENGINE))
+    config.add_transport(eng, udp.DOMAIN_NAME, udp.UdpTransport().open_server_mode(("127.0.0.1", 16261)))
+    config.add_transport(eng, udp6.DOMAIN_NAME, udp6.Udp6Transport().open_server_mode(("::1", 16261)))
+    config.add_v1_system(eng, "pub-area", "public")
+    config.add_v1_system(eng, "latin-area", LATIN1_COMMUNITY)
+    for model in (1, 2):
+        for area in ("pub-area", "latin-area"):
+            config.add_vacm_user(eng, model, area, "noAuthNoPriv", (1, 3, 6, 1), ())
+    ap, apw, pp, ppw, _, _ = SNMP_USERS["pyAgentUser"]
+    config.add_v3_user(eng, "pyAgentUser", getattr(h, ap), apw, getattr(h, pp), ppw)
+    config.add_vacm_user(eng, 3, "pyAgentUser", "authPriv", (1, 3, 6, 1), ())
+    ctx = context.SnmpContext(eng)
+    for r in (cmdrsp.GetCommandResponder, cmdrsp.NextCommandResponder, cmdrsp.BulkCommandResponder,
+              cmdrsp.SetCommandResponder):
+        r(eng, ctx)
+    eng.transport_dispatcher.job_started(1)
+    try:
+        eng.open_dispatcher()
+    finally:
+        eng.close_dispatcher()
+
+
+async def snmp_notifier(results):
+    import pysnmp.hlapi.v3arch.asyncio as h
+    eng = h.SnmpEngine(snmpEngineID=h.OctetString(hexValue=TRAP_ENGINE))
+    target = await h.UdpTransportTarget.create(("127.0.0.1", 16262), timeout=2, retries=1)
+    vbs = [("1.3.6.1.2.1.2.2.1.1.7", h.Integer32(7)),
+           ("1.3.6.1.2.1.31.1.1.1.6.7", h.Counter64(2 ** 40 + 5)),
+           ("1.3.6.1.2.1.4.20.1.1.192.0.2.7", h.IpAddress("192.0.2.7")),
+           ("1.3.6.1.4.1.8072.9999.1", h.Opaque(bytes.fromhex("9f78043fc00000"))),
+           ("1.3.6.1.2.1.2.2.1.5.7", h.Gauge32(4000000000)),
+           ("1.3.6.1.2.1.2.2.1.2.7", h.OctetString("Grüße eth7".encode()))]
+    for label, auth, kind in [
+            ("v2c-trap", h.CommunityData("public", mpModel=1), "trap"),
+            ("v2c-inform", h.CommunityData("public", mpModel=1), "inform"),
+            ("v1-trap", h.CommunityData("public", mpModel=0), "trap"),
+            ("v3-trap", h.UsmUserData("pyTrapUser", "pyTrapAuth1", "pyTrapPriv1",
+                                      authProtocol=h.usmHMACSHAAuthProtocol, privProtocol=h.usmAesCfb128Protocol), "trap")]:
+        v = [vb for vb in vbs if label != "v1-trap" or not isinstance(vb[1], h.Counter64)]   # no Counter64 in v1
+        v = [h.ObjectType(h.ObjectIdentity(o), val) for o, val in v]
+        n = h.NotificationType(h.ObjectIdentity("1.3.6.1.6.3.1.1.5.3")).add_varbinds(*v)
+        eng = h.SnmpEngine(snmpEngineID=h.OctetString(hexValue=TRAP_ENGINE))   # one engine per message model
+        target = await h.UdpTransportTarget.create(("127.0.0.1", 16262), timeout=2, retries=1)
+        err, status, index, got = await h.send_notification(eng, auth, target, h.ContextData(), kind, n)
+        results.append({"label": label, "error": str(err or status or ""),
+                        "varbinds": [(str(o), v.__class__.__name__, v.prettyPrint()) for o, v in got]})
+        await asyncio.sleep(0.3)
+
+
+def snmp():
+    import asyncio
+    globals()["asyncio"] = asyncio
+    base = os.path.join(WORK, "snmp")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base)
+    trapconf = os.path.join(base, "snmptrapd.conf")
+    with open(trapconf, "w") as f:
+        f.write("snmpTrapdAddr udp:127.0.0.1:16262\nengineID interoptrapd\ndisableAuthorization yes\n"
+                "authCommunity log public\n"
+                f"createUser -e 0x{TRAP_ENGINE} pyTrapUser SHA pyTrapAuth1 AES pyTrapPriv1\n"
+                "authUser log pyTrapUser priv\n")
+    traplog = os.path.join(base, "snmptrapd.log")
+    pcap = os.path.join(HERE, "pysnmp-netsnmp.pcap")
+    cap = Capture(pcap, "udp port 16261 or udp port 16262", iface="lo")
+    agent = subprocess.Popen([PY, __file__, "--snmp-agent"])
+    trapd = subprocess.Popen(["snmptrapd", "-f", "-On", "-Lf", traplog, "-C", "-c", trapconf, "-p",
+                              os.path.join(base, "trapd.pid")])
+    outputs = []
+
+    def tool(label, *args):
+        r = subprocess.run(list(args), capture_output=True)
+        outputs.append({"label": label, "cmd": [a if isinstance(a, str) else a.decode("latin-1") for a in args],
+                        "rc": r.returncode, "stdout": r.stdout.decode("utf-8", "replace"),
+                        "stderr": r.stderr.decode("utf-8", "replace")})
+        print("+", label, r.returncode, r.stdout[:200], r.stderr[:200])
+    try:
+        time.sleep(4.0)
+        A = "127.0.0.1:16261"
+        tool("bulkwalk", "snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Cr10", A, "1.3.6.1.6.3.10")
+        tool("bulkwalk-end", "snmpbulkwalk", "-v2c", "-c", "public", "-On", "-Cr5", "-Cc", A, "1.3.6.1.6.3.18.1.1.1.8")
+        tool("walk-v1", "snmpwalk", "-v1", "-c", "public", "-On", A, "1.3.6.1.2.1.1")
+        tool("get-v3", "snmpget", "-v3", "-l", "authPriv", "-u", "pyAgentUser", "-a", "SHA-256", "-A", "pyAgentAuth1",
+             "-x", "AES", "-X", "pyAgentPriv1", "-On", A, "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.3.0", "1.3.6.1.6.3.10.2.1.1.0")
+        tool("get-v3-wrongpass", "snmpget", "-v3", "-l", "authPriv", "-u", "pyAgentUser", "-a", "SHA-256", "-A",
+             "wrongPassword", "-x", "AES", "-X", "pyAgentPriv1", "-r", "0", "-t", "1", "-On", A, "1.3.6.1.2.1.1.1.0")
+        tool("get-udp6", "snmpget", "-v2c", "-c", "public", "-On", "udp6:[::1]:16261", "1.3.6.1.2.1.1.5.0",
+             "1.3.6.1.2.1.1.2.0")
+        tool("get-latin1-community", "snmpget", "-v2c", "-c", LATIN1_COMMUNITY, "-On", A, "1.3.6.1.2.1.1.6.0")
+        tool("set-readonly", "snmpset", "-v2c", "-c", "public", "-On", A, "1.3.6.1.2.1.1.4.0", "s", "admin@example.net")
+        tool("get-nosuch", "snmpget", "-v2c", "-c", "public", "-On", A, "1.3.6.1.2.1.1.99.0", "1.3.6.1.2.1.1.1.5")
+        notif = []
+        asyncio.run(snmp_notifier(notif))
+        time.sleep(1.0)
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        trapd.send_signal(signal.SIGTERM)
+        agent.wait(10)
+        trapd.wait(10)
+        cap.stop()
+    with open(os.path.join(HERE, "pysnmp-netsnmp-outputs.json"), "w") as f:
+        json.dump({"tools": outputs, "notifier": notif, "agent_engine": AGENT_ENGINE, "trap_engine": TRAP_ENGINE,
+                   "users": {u: list(v) for u, v in SNMP_USERS.items()}}, f, indent=1, ensure_ascii=False)
+    with open(traplog, encoding="utf-8", errors="replace") as f:
+        log = f.read()
+    with open(os.path.join(HERE, "snmptrapd.log"), "w") as f:     # without the MIB-loading noise
+        f.write(log[log.find("NET-SNMP version"):])
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--snmp-agent"]:
+        snmp_agent()
+        sys.exit(0)
     os.makedirs(WORK, exist_ok=True)
     what = sys.argv[1:] or ["mail", "http", "snmp", "formats"]
     for w in what:
