@@ -100,6 +100,13 @@ def parse_decode_as(values: Optional[list[str]]) -> dict[int, str]:
         if not port.isdigit() or not proto or not (0 < int(port) < 65536):
             raise UserError(f"--decode-as expects PROTO:PORT, got {v!r}")
         out[int(port)] = proto.lower()
+    if out:
+        from dissect.analyzer import protocols
+
+        known = set(protocols())
+        bad = sorted({p for p in out.values() if p not in known})
+        if bad:
+            raise UserError(f"--decode-as: unknown protocol {bad[0]!r} (known: {', '.join(sorted(known))})")
     return out
 
 

@@ -165,8 +165,8 @@ def to_frame(cls: type, rows: Iterable[Any], *, show_secrets: bool = True):
             values = [mask_secret(v) for v in values]
         if kind == "time":
             arr = np.array([np.nan if v is None else v for v in values], dtype="float64")
-            s = pd.to_datetime(arr, unit="s", utc=True)
-            out[name] = s
+            # nanosecond resolution as documented (pandas 3 would infer microseconds)
+            out[name] = pd.to_datetime(arr, unit="s", utc=True).astype("datetime64[ns, UTC]")
         elif kind == "duration" or kind == "float":
             out[name] = pd.array([np.nan if v is None else v for v in values], dtype="float64")
         elif kind == "int":
