@@ -290,6 +290,8 @@ class LiveSession:
             source.close()
             if live_ctx is not None:
                 live_ctx.stop()
+        if self.streamer:
+            self.streamer.restore(self.pipeline)
         analysis = self.pipeline.finish()
         if self.extra:
             analysis.records.setdefault("tshark_packets", []).extend(self.extra)
@@ -303,7 +305,11 @@ class LiveSession:
         """The tables so far (finished flows and transactions; live flows are not closed)."""
         from dissect.pipeline import Analysis, _group
 
-        records = _group(list(self.pipeline.sink))
+        rows = list(self.pipeline.sink)
+        if self.streamer:
+            for kept in self.streamer.kept.values():
+                rows.extend(kept)
+        records = _group(rows)
         for name, proto in self.pipeline.detector.protos.items():
             if proto.finalize is not None:
                 extra = proto.finalize(self.pipeline.shared.get(name), records)
@@ -410,6 +416,7 @@ class ParquetStreamer:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.writers: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
+        self.kept: dict[str, list] = {}
         self.min_rows = min_rows
         self.show_secrets = False
 
@@ -435,6 +442,8 @@ class ParquetStreamer:
         return keep
 
     def drain(self, pipeline, final: bool) -> None:
+        """Write what the pipeline produced since the last call; rows that a protocol's
+        ``finalize`` needs are set aside (each row is looked at once: no re-grouping)."""
         self.show_secrets = bool(pipeline.options.show_secrets)
         if not final and len(pipeline.sink) < self.min_rows:
             return
@@ -442,9 +451,15 @@ class ParquetStreamer:
         records = pipeline.take_records()
         for table, rows in records.items():
             if table in keep:
-                pipeline.sink.extend(rows)
+                self.kept.setdefault(table, []).extend(rows)
             elif rows:
                 self._write(table, rows)
+
+    def restore(self, pipeline) -> None:
+        """Give the set-aside rows back to the pipeline before ``finish()`` runs ``finalize``."""
+        for rows in self.kept.values():
+            pipeline.sink.extend(rows)
+        self.kept.clear()
 
     def drain_analysis(self, analysis) -> None:
         for table, rows in list(analysis.records.items()):
