@@ -72,7 +72,7 @@ def _atheris_missing() -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(_atheris_missing(), reason="atheris is not installed (pip install -e '.[fuzz]' or '.[test]')")
 def test_short_atheris_run_of_every_target(tmp_path):
-    """Each target: up to 3 s / 3000 executions of real coverage-guided fuzzing, two at a time."""
+    """Each target: up to 2 s / 2000 executions of real coverage-guided fuzzing, two at a time."""
     procs = []
     pending = list(NAMES)
     failures = []
@@ -81,7 +81,7 @@ def test_short_atheris_run_of_every_target(tmp_path):
         corpus = tmp_path / name
         corpus.mkdir()
         log = open(tmp_path / f"{name}.log", "w")
-        cmd = [sys.executable, str(FUZZ / "run.py"), "--one", name, "-max_total_time=3", "-runs=3000",
+        cmd = [sys.executable, str(FUZZ / "run.py"), "--one", name, "-max_total_time=2", "-runs=2000",
                "-timeout=20", "-rss_limit_mb=2048", f"-artifact_prefix={tmp_path}/{name}-", str(corpus),
                str(FUZZ / "seeds" / name)]
         return name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
