@@ -121,12 +121,14 @@ class Detector:
 class ProbeState:
     """Bytes of a flow buffered until a probe decides (then replayed to the analyzer)."""
 
-    __slots__ = ("candidates", "transport", "bufs", "events", "nbytes")
+    __slots__ = ("candidates", "transport", "bufs", "events", "nbytes", "frozen")
 
     def __init__(self, probers: list[Protocol], transport: str):
         self.candidates = list(probers)
         self.transport = transport
         self.bufs = [b"", b""]
+        # a direction's probe buffer stops at its first gap: later bytes are not contiguous with it
+        self.frozen = [False, False]
         self.events: list[tuple[int, int, Any, float]] = []   # (kind 0=data 1=gap, dir, data|n, ts)
         self.nbytes = 0
 
@@ -138,7 +140,7 @@ class ProbeState:
         if self.nbytes > PROBE_MAX_BUFFER:
             return False
         buf = self.bufs[direction]
-        if len(buf) < PROBE_BYTES:
+        if len(buf) < PROBE_BYTES and not self.frozen[direction]:
             buf = (buf + data)[:PROBE_BYTES]
             self.bufs[direction] = buf
         chosen = None
@@ -158,6 +160,10 @@ class ProbeState:
         self.candidates = keep
         if not keep:
             return False
+        if len(keep) == 1 and self.frozen[0] and self.frozen[1]:
+            # both buffers ended at a gap (e.g. a small snap length): no more bytes can decide, and the
+            # one protocol whose probe still accepts both prefixes takes the flow
+            return keep[0]
         if len(self.events) >= PROBE_EVENTS or (
                 len(self.bufs[0]) >= PROBE_BYTES and len(self.bufs[1]) >= PROBE_BYTES):
             return False
@@ -167,3 +173,4 @@ class ProbeState:
 
     def add_gap(self, direction: int, n: int, ts: float) -> None:
         self.events.append((1, direction, n, ts))
+        self.frozen[direction] = True
