@@ -350,7 +350,7 @@ class _Side:
                 off = nl + 1
                 if line[-1:] == b"\r":
                     line = line[:-1]
-                elif not self.bare_lf:
+                elif not self.bare_lf and not self.resyncing:   # not in bytes skipped after a gap
                     self.bare_lf = True
                     an.weird(R.W_BARE_LF, ts, bytes(line[:80]))
                 self.on_line(bytes(line), lts, ts, raw_len)
