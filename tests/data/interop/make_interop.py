@@ -558,6 +558,49 @@ def snmp():
         f.write(log[log.find("NET-SNMP version"):])
 
 
+# ----------------------------------------------------------------------------------------------- formats
+def formats():
+    """One run of traffic (Python http.server on the dual-stack wildcard, curl over IPv6 and IPv4 loopback,
+    wget) captured at once by tcpdump (pcap, Ethernet on lo), dumpcap (pcapng), tcpdump on `any`
+    (LINUX_SLL2 and LINUX_SLL), tcpdump with a 96-byte snap length; one copy gzip-compressed."""
+    import gzip
+    import hashlib
+    base = os.path.join(WORK, "formats")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(os.path.join(base, "www"))
+    page = b"".join(b"format check line %04d\n" % i for i in range(400))      # 9.6 KB
+    with open(os.path.join(base, "www", "page.txt"), "wb") as f:
+        f.write(page)
+    filt = "tcp port 10090"
+    caps = [Capture(os.path.join(HERE, "fmt-lo.pcap"), filt),
+            Capture(os.path.join(HERE, "fmt-lo.pcapng"), filt, tool="dumpcap"),
+            Capture(os.path.join(HERE, "fmt-any-sll2.pcap"), filt, iface="any", extra=("-y", "LINUX_SLL2")),
+            Capture(os.path.join(HERE, "fmt-any-sll.pcap"), filt, iface="any", extra=("-y", "LINUX_SLL")),
+            Capture(os.path.join(HERE, "fmt-snap96.pcap"), filt, extra=("-s", "96"))]
+    srv = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "::", "--directory",
+                            os.path.join(base, "www"), "10090"], stderr=subprocess.PIPE)
+    try:
+        wait_port(10090)
+        wait_port(10090, host="::1", fam=socket.AF_INET6)
+        time.sleep(0.5)
+        run(["curl", "-s", "-o", "/dev/null", "-g", "http://[::1]:10090/page.txt"])
+        run(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:10090/page.txt"])
+        run(["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:10090/missing"], check=False)
+        time.sleep(0.5)
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        srv.wait(10)
+        log = srv.stderr.read().decode()
+        for c in caps:
+            c.stop()
+    with open(os.path.join(HERE, "fmt-lo.pcap"), "rb") as f, gzip.open(os.path.join(HERE, "fmt-lo.pcap.gz"), "wb") as g:
+        g.write(f.read())
+    with open(os.path.join(HERE, "fmt-http-server.log"), "w") as f:
+        f.write(log)
+    with open(os.path.join(HERE, "fmt-page.json"), "w") as f:
+        json.dump({"size": len(page), "sha256": hashlib.sha256(page).hexdigest()}, f)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--snmp-agent"]:
         snmp_agent()
