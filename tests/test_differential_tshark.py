@@ -676,3 +676,14 @@ def test_the_comparison_sees_the_protocols():
     assert any(r["snmp.decrypted_pdu"] and r["snmp.name"] for r in tshark_view(v3)["rows"])
     meth = next(p for p in CAPTURES if _id(p) == "zeek/http/methods.pcap")
     assert any(d[3] == "version" and d[4] == "HTTP/0.9" for d in http_disagreements(meth))
+
+
+def test_mail_view_does_not_repeat_the_reply_code():
+    """Regression (smtp-mail-transactions-invalid.pcap): a MAIL refused with '503 sender already
+    given' was shown as '503 503 sender already given' by `dissect mail` (code + last_reply)."""
+    p = CORPUS / "captures" / "zeek" / "smtp-mail-transactions-invalid.pcap"
+    if not p.exists():
+        pytest.skip("shared corpus absent")
+    from dissect.smtp.delivery import mail_rows
+    (row,) = [m for m in mail_rows(ours(p).records) if m.stage == "MAIL"]
+    assert (row.code, row.server_text) == (503, "sender already given")

@@ -66,8 +66,14 @@ def mail_rows(records) -> list[MailRow]:
             code = t.data_reply_code or t.mail_reply_code
             stage = "MAIL" if t.mail_reply_code and t.mail_reply_code >= 400 else "DATA"
             enh = t.enhanced_status or _enhanced_in(t.last_reply, code)
+            text = t.data_reply_text if t.data_reply_code else None
+            if text is None:
+                # last_reply starts with its code ("503 sender already given"): shown after `code`
+                text = t.last_reply or ""
+                if code is not None and text[:3] == str(code):
+                    text = text[3:].lstrip(" -")
             rows.append(MailRow(t.ts, t.uid, t.trans_depth, frm, "-", subj, mid, t.outcome, stage, code,
-                                enh, t.data_reply_text or t.last_reply or "",
+                                enh, text,
                                 _reason(t.outcome, code, enh, t.last_reply)))
             continue
         for r in rs:
