@@ -36,6 +36,15 @@ def _status_matcher(values: list[str]):
     return lambda code: code is not None and (code in exact or code // 100 in classes)
 
 
+def _url(t) -> str:
+    """Host + origin-form target; the target alone when it is absolute/authority/asterisk form
+    (OPTIONS * was shown as 'www.google.com*')."""
+    uri = t.uri or ""
+    if uri and (t.method == "CONNECT" or not uri.startswith("/")):
+        return f"{t.host} {uri}" if uri == "*" and t.host else uri
+    return (t.host or "") + uri
+
+
 def filter_transactions(rows: list[Any], host: Optional[list[str]] = None, status: Optional[list[str]] = None,
                         method: Optional[list[str]] = None) -> list[Any]:
     if host:
@@ -154,7 +163,7 @@ def register(app: typer.Typer) -> None:
             status_s = "" if t.status_code is None else str(t.status_code)
             size = t.response_decoded_len if t.response_decoded_len is not None else t.response_body_len
             row = [_fmt_ts(t.ts)[11:], safe(f"{t.resp_h}:{t.resp_p}"), safe(t.method or ""),
-                   safe(_clip(t.uri if t.method == "CONNECT" else (t.host or "") + (t.uri or ""), 200)), safe(status_s), _size(size),
+                   safe(_clip(_url(t), 200)), safe(status_s), _size(size),
                    safe(_clip((t.response_content_type or "").split(";")[0], 30)),
                    "" if t.ttfb is None else f"{t.ttfb * 1000:.1f}", safe(_clip(", ".join(notes), 120))]
             if not mid:

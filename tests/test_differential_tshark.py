@@ -687,3 +687,15 @@ def test_mail_view_does_not_repeat_the_reply_code():
     from dissect.smtp.delivery import mail_rows
     (row,) = [m for m in mail_rows(ours(p).records) if m.stage == "MAIL"]
     assert (row.code, row.server_text) == (503, "sender already given")
+
+
+def test_http_view_url_column():
+    """Regression (methods.pcap): `dissect http` glued Host to non-origin-form targets
+    ('www.google.com*'; an absolute-form target became 'hosthttp://host/...')."""
+    from types import SimpleNamespace as T_
+
+    from dissect.cli.cmd_http import _url
+    assert _url(T_(method="OPTIONS", host="www.google.com", uri="*")) == "www.google.com *"
+    assert _url(T_(method="GET", host="a.example", uri="http://a.example/x")) == "http://a.example/x"
+    assert _url(T_(method="GET", host="a.example", uri="/x")) == "a.example/x"
+    assert _url(T_(method="CONNECT", host="h", uri="h:443")) == "h:443"
