@@ -8,6 +8,7 @@ samples/): our tables against what those programs logged or printed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -528,3 +529,69 @@ def test_snaplen_96_truncated_but_sane():
     rows = a.records["http_transactions"]
     assert rows and all(t.incomplete and not t.response_body_sha256 for t in rows)
     assert {(t.method, t.uri, t.status_code) for t in rows} <= {("GET", "/page.txt", 200), ("GET", "/missing", 404)}
+
+
+# ------------------------------------------------------------------------------------------- mail user agents
+# mutt 2.2.12 (smtp_url to Postfix, 8bit, RFC 2231 file name) and s-nail 14.9.24 (quoted-printable) sending
+# multipart/mixed messages with attachments through Postfix to the catch-all. Oracles: the attached files
+# (mua-clients.json), mutt's Fcc copy (mua-mutt-sent.mbox), Postfix's log, the catch-all's record.
+MUA = json.loads((DATA / "mua-clients.json").read_text())
+MUA_CATCH = [json.loads(line) for line in (DATA / "mua-catchall.jsonl").read_text().splitlines()]
+
+
+def mua():
+    return analysis("mua-postfix.pcap")
+
+
+def test_mua_submissions_accepted_by_postfix():
+    assert MUA["mutt"]["rc"] == 0 and MUA["s-nail"]["rc"] == 0
+    log = (DATA / "mua-maillog.txt").read_text()
+    queued = re.findall(r"smtpd\[\d+\]: ([0-9A-F]+): client=", log)
+    to_postfix = {s.uid for s in mua().records["smtp_sessions"] if s.server_port == 10025}
+    sub = sorted((t for t in mua().records["smtp_transactions"] if t.uid in to_postfix), key=lambda t: t.ts)
+    assert [re.search(r"queued as (\w+)", t.data_reply_text).group(1) for t in sub] == queued
+    relay = sorted((t for t in mua().records["smtp_transactions"] if t not in sub), key=lambda t: t.ts)
+    assert [(t.mail_from, list(t.rcpt_to), t.size, t.sha256) for t in relay] == \
+        [(c["mail_from"], c["rcpt_tos"], c["size"], c["sha256"]) for c in MUA_CATCH]
+
+
+def test_mua_attachments_match_the_files():
+    files = MUA["attachments"]
+
+    def canon(name):      # text parts travel in canonical CRLF form
+        info = files[name]
+        return (info["size"] + (3 if name == "data.csv" else 0))
+    by_msg = {}
+    for p in mua().records["mime_parts"]:
+        if p.filename:
+            by_msg.setdefault((p.uid, p.trans_depth), []).append(p)
+    assert len(by_msg) == 4                      # 2 submissions + 2 relayed copies
+    for parts in by_msg.values():
+        for p in parts:
+            assert p.filename in files and p.is_attachment
+            assert p.size == canon(p.filename)
+            if p.filename != "data.csv":
+                assert p.sha256 == files[p.filename]["sha256"]
+            else:
+                crlf = "name;value\r\nÄpfel;3\r\nBirnen;5\r\n".encode()     # the file's content
+                assert hashlib.sha256(crlf.replace(b"\r\n", b"\n")).hexdigest() == files["data.csv"]["sha256"]
+                assert p.sha256 == hashlib.sha256(crlf).hexdigest()
+        names = sorted(p.filename for p in parts)
+        assert names in (sorted(files), ["data.csv", "Übersicht März.pdf"])
+    # both agents used RFC 2231 for the non-ASCII name (mutt also percent-encodes the dot)
+    raws = {p.filename_raw for ps in by_msg.values() for p in ps if p.filename == "Übersicht März.pdf"}
+    assert raws == {"filename*=utf-8''%C3%9Cbersicht%20M%C3%A4rz%2Epdf", "filename*=utf-8''%C3%9Cbersicht%20M%C3%A4rz.pdf"}
+
+
+def test_mua_headers_match_mutt_fcc_copy():
+    import email
+    from email import policy
+    sent = email.message_from_bytes((DATA / "mua-mutt-sent.mbox").read_bytes().split(b"\n", 1)[1],
+                                    policy=policy.default)
+    rows = [t for t in mua().records["smtp_transactions"] if t.message_id == sent["Message-ID"]]
+    assert len(rows) == 2
+    for t in rows:
+        assert t.subject == str(sent["Subject"]) == "Quartalsbericht – Übersicht März 📊"
+        assert t.header_from == str(sent["From"]) and t.attachments == 3
+    snail = [m for m in mua().records["mime_messages"] if (m.user_agent or "").startswith("s-nail")]
+    assert len(snail) == 2 and all(m.subject == "s-nail Anhang ünïcode" for m in snail)

@@ -190,7 +190,8 @@ def smtp_raw(chunks, port=10025, pause=0.4):
     return out
 
 
-def mail():
+def postfix_setup():
+    """Private Postfix config under /tmp/interop-work/postfix and the catch-all script; returns (etc, log, script)."""
     shutil.rmtree(PFX, ignore_errors=True)
     etc = os.path.join(PFX, "etc")
     os.makedirs(etc)
@@ -218,8 +219,13 @@ def mail():
     script = os.path.join(WORK, "catchall.py")
     with open(script, "w") as f:
         f.write(CATCHALL)
-    pcap = os.path.join(HERE, "postfix-relay.pcap")
     run(["postfix", "-c", etc, "set-permissions", "create-missing"], check=False)
+    return etc, catch_log, script
+
+
+def mail():
+    etc, catch_log, script = postfix_setup()
+    pcap = os.path.join(HERE, "postfix-relay.pcap")
     cap = Capture(pcap, "tcp port 10025 or tcp port 10026")
     catch = subprocess.Popen([PY, script, catch_log])
     try:
@@ -280,6 +286,81 @@ s.quit()
         cap.stop()
     shutil.copy(os.path.join(PFX, "maillog"), os.path.join(HERE, "postfix-maillog.txt"))
     shutil.copy(catch_log, os.path.join(HERE, "postfix-catchall.jsonl"))
+
+
+MUTTRC = """\
+set from="Jörg Müller <sender@example.org>"
+set use_from=yes
+set use_envelope_from=yes
+set hostname="mua.example.org"
+set smtp_url="smtp://127.0.0.1:10025/"
+set ssl_starttls=no
+set ssl_force_tls=no
+set charset="utf-8"
+set send_charset="utf-8"
+set record="{work}/mutt-sent.mbox"
+set copy=yes
+set edit_headers=no
+"""
+
+
+def mua():
+    """Mail user agents (mutt 2.2, s-nail 14.9) submitting MIME messages with attachments to Postfix."""
+    import hashlib
+    etc, catch_log, script = postfix_setup()
+    base = os.path.join(WORK, "mua")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base)
+    atts = {
+        "Übersicht März.pdf": b"%PDF-1.4\n" + b"".join(hashlib.sha512(b"%d" % i).digest() for i in range(48)),
+        "data.csv": "name;value\nÄpfel;3\nBirnen;5\n".encode(),
+        "photo.png": bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                                   "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"),
+    }
+    for name, data in atts.items():
+        with open(os.path.join(base, name), "wb") as f:
+            f.write(data)
+    body = os.path.join(base, "body.txt")
+    with open(body, "w", encoding="utf-8") as f:
+        f.write("Hallo Alice,\n\nanbei die Übersicht für März – mit Grüßen.\n\n-- \nJörg\n")
+    with open(os.path.join(base, "muttrc"), "w") as f:
+        f.write(MUTTRC.format(work=base))
+    env = dict(os.environ, HOME=base, LANG="C.UTF-8", LC_ALL="C.UTF-8")
+    pcap = os.path.join(HERE, "mua-postfix.pcap")
+    cap = Capture(pcap, "tcp port 10025 or tcp port 10026")
+    catch = subprocess.Popen([PY, script, catch_log])
+    out = {"attachments": {n: {"size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in atts.items()},
+           "body": open(body, encoding="utf-8").read()}
+    try:
+        wait_port(10026)
+        run(["postfix", "-c", etc, "start"])
+        wait_port(10025)
+        time.sleep(1.0)
+        with open(body, "rb") as b:
+            r = run(["mutt", "-n", "-F", os.path.join(base, "muttrc"), "-s", "Quartalsbericht – Übersicht März 📊",
+                     "-c", "bob@example.net", "-a", *[os.path.join(base, n) for n in atts], "--", "alice@example.net"],
+                    stdin=b, env=env, capture_output=True, check=False)
+        out["mutt"] = {"rc": r.returncode, "stderr": r.stderr.decode(errors="replace")}
+        with open(body, "rb") as b:
+            r = run(["s-nail", "-:/", "-Sv15-compat", "-Smta=smtp://127.0.0.1:10025", "-Shostname=snail.example.org",
+                     "-Ssmtp-auth=none", "-Sttycharset=utf-8", "-Ssendcharsets=utf-8", "-Sexpandaddr", "-r", "sender@example.org",
+                     "-s", "s-nail Anhang ünïcode", "-a", os.path.join(base, "data.csv"),
+                     "-a", os.path.join(base, "Übersicht März.pdf"), "carol@example.net"],
+                    stdin=b, env=env, capture_output=True, check=False)
+        out["s-nail"] = {"rc": r.returncode, "stderr": r.stderr.decode(errors="replace")}
+        time.sleep(4.0)
+    finally:
+        run(["postfix", "-c", etc, "stop"], check=False)
+        time.sleep(1.0)
+        catch.send_signal(signal.SIGTERM)
+        catch.wait(10)
+        cap.stop()
+    shutil.copy(os.path.join(PFX, "maillog"), os.path.join(HERE, "mua-maillog.txt"))
+    shutil.copy(catch_log, os.path.join(HERE, "mua-catchall.jsonl"))
+    if os.path.exists(os.path.join(base, "mutt-sent.mbox")):
+        shutil.copy(os.path.join(base, "mutt-sent.mbox"), os.path.join(HERE, "mua-mutt-sent.mbox"))
+    with open(os.path.join(HERE, "mua-clients.json"), "w") as f:
+        json.dump(out, f, indent=1, ensure_ascii=False)
 
 
 # ----------------------------------------------------------------------------------------------- http
