@@ -51,7 +51,8 @@ def target_names() -> list[str]:
 def load(name: str):
     """Import ``fuzz/targets/<name>.py`` as module ``fuzz_target_<name>``."""
     if str(TARGETS) not in sys.path:
-        sys.path.insert(0, str(TARGETS))
+        # appended, never first: target names such as ``http`` must not shadow the stdlib's
+        sys.path.append(str(TARGETS))
     spec = importlib.util.spec_from_file_location(f"fuzz_target_{name}", TARGETS / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
