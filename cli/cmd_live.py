@@ -224,7 +224,9 @@ class LiveSession:
 
     # one place that feeds the pipeline: the main thread
     def run(self, source, view: bool = True):
-        q: "queue.Queue" = queue.Queue(maxsize=4096)
+        # bounded: at most 256 batches (~64k frames) between the reader and the pipeline; when the
+        # analysis falls behind, dumpcap's own buffer fills and the kernel counts drops
+        q: "queue.Queue" = queue.Queue(maxsize=256)
         source.infos = self.pipeline.captures
         reader = threading.Thread(target=source.frames, args=(q, self.pipeline.on_weird), daemon=True)
         reader.start()
@@ -438,7 +440,7 @@ class ParquetStreamer:
         keep: set[str] = set()
         for proto in pipeline.detector.protos.values():
             if proto.finalize is not None:
-                keep.update(getattr(t, "__table__", "") for t in proto.record_types)
+                keep.update(getattr(proto, "finalize_reads", ()) or ())
         return keep
 
     def drain(self, pipeline, final: bool) -> None:

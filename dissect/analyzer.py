@@ -110,6 +110,8 @@ class Protocol:
     make_shared: Callable[[Any], Any] | None = None    # per-run shared state from Options
     # finalize(shared, records_by_table: dict[str, list]) -> iterable of extra records
     finalize: Callable[[Any, dict[str, list]], Iterable[Any]] | None = None
+    # the tables finalize reads (live --stream-tables keeps only these in memory until the end)
+    finalize_reads: tuple[str, ...] = ()
     # merge_shared([shared of each worker]) -> one shared state for finalize (parallel runs; also
     # called with a one-element list in single-process runs, to put the state in canonical order)
     merge_shared: Callable[[list], Any] | None = None

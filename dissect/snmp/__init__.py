@@ -35,6 +35,7 @@ PROTOCOL = Protocol(
     record_types=_record_types,
     make_shared=make_shared,
     finalize=_finalize,
+    finalize_reads=("snmp_pdus",),   # the audit reads the PDUs only
     merge_shared=merge_shared,
 )
 
