@@ -48,13 +48,13 @@ FAST = [n for n in NAMES if n not in ("usm", "pipeline", "keys")]
 
 # --------------------------------------------------------------------------- properties
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from(FAST), st.binary(max_size=600))
 def test_random_bytes_never_raise(name, data):
     target(name)(data)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from(FAST), st.data())
 def test_mutated_real_inputs_never_raise(name, data):
     seed = bytearray(data.draw(st.sampled_from(SEEDS[name])))
