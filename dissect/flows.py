@@ -456,6 +456,9 @@ class FlowTable:
                 a.feed(d, data, ts)
             except Exception as e:
                 self._fail(flow, e, ts)
+                return
+            if getattr(a, "tunnel_rest", None) is not None:
+                self._tunnel(flow, a, ts)
         elif flow.probe is not None:
             self._probe_data(flow, d, data, ts)
 
@@ -489,6 +492,33 @@ class FlowTable:
             flow.rs[0].set_want(False)
             flow.rs[1].set_want(False)
 
+    def _tunnel(self, flow: Flow, a, ts: float) -> None:
+        """An HTTP CONNECT succeeded: the rest of the flow is another protocol (Zeek does the same).
+        The HTTP analyzer is closed and the bytes after the exchange go to the content probes, HTTP
+        excluded (its trans_depth numbering would restart on the same uid); the service becomes
+        e.g. 'http,smtp'."""
+        rest = a.tunnel_rest
+        a.tunnel_rest = None
+        try:
+            a.close(ts)
+        except Exception as e:
+            self._fail(flow, e, ts)
+            return
+        flow.analyzer = None
+        det = self.detector
+        ps = det.probe_state(_PROTO_NAMES[flow.proto]) if det is not None else None
+        if ps is not None:
+            ps.candidates = [p for p in ps.candidates if p.name != (flow.service or "http")]
+        if not ps or not ps.candidates:
+            if flow.rs is not None:
+                flow.rs[0].set_want(False)
+                flow.rs[1].set_want(False)
+            return
+        flow.probe = ps
+        for d in (0, 1):
+            if rest[d] and flow.probe is not None and flow.analyzer is None:
+                self._probe_data(flow, d, rest[d], ts)
+
     def _probe_data(self, flow: Flow, d: int, data: bytes, ts: float) -> None:
         ps = flow.probe
         if ps is PROBE_PENDING:
@@ -502,7 +532,7 @@ class FlowTable:
                 flow.rs[0].set_want(False)
                 flow.rs[1].set_want(False)
             return
-        flow.service = got.name
+        flow.service = f"{flow.service},{got.name}" if flow.service == "http" else got.name
         if not self._start(flow, got, ts):
             return
         for kind, dd, x, t in ps.events:

@@ -203,12 +203,16 @@ def test_multi_addr_unsolicited_timeout():
     assert [w.name for w in a.records["weirds"] if w.source == "smtp"] == ["smtp_unmatched_reply"]
 
 
-def test_http_connect_tunnel_not_parsed():
-    """Zeek decodes SMTP inside an HTTP CONNECT tunnel; the tunnel hand-over from HTTP is not
-    implemented here, so no SMTP rows (documented gap, not a silent misparse)."""
-    assert zeek_log("scripts.base.protocols.http.http-connect/smtp.log")
+def test_http_connect_tunnel_parsed_like_zeek():
+    """Zeek decodes SMTP inside an HTTP CONNECT tunnel: after the 200 the flow goes to the content
+    probes (flows.FlowTable._tunnel), so the smtp.log row is on the proxy connection's uid."""
+    (z,) = zeek_log("scripts.base.protocols.http.http-connect/smtp.log")
     a = run("http/connect-with-smtp.pcap")
-    assert a.records.get("smtp_sessions", []) == []
+    (t,) = a.records["smtp_transactions"]
+    (conn,) = [r for r in a.records["http_transactions"] if r.method == "CONNECT"]
+    assert t.uid == conn.uid and "tunnel" in conn.tags
+    assert (t.helo, t.mail_from, ",".join(t.rcpt_to), t.subject, t.last_reply) == \
+        (z["helo"], z["mailfrom"], z["rcptto"], z["subject"], z["last_reply"])
 
 
 SURICATA = [

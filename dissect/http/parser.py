@@ -287,6 +287,8 @@ class _Side:
                 self.body.feed(work[off:n])
                 off = n
             elif st == DEAD:
+                if an.tunnel_rest is not None and n > off:
+                    an.tunnel_rest[0 if self.is_req else 1] += bytes(work[off:n])
                 self.dead_bytes += n - off
                 off = n
             elif st == HOLD:
@@ -582,6 +584,7 @@ class HttpAnalyzer(Analyzer):
         self.gap_reported = False
         self.closed = False
         self.dead_reason = None
+        self.tunnel_rest: list[bytes] | None = None   # set when a CONNECT turned the flow into a tunnel
 
     # -- analyzer contract ---------------------------------------------------------------------
     def feed(self, direction: int, data: bytes, ts: float) -> None:
@@ -1098,6 +1101,17 @@ class HttpAnalyzer(Analyzer):
 
     def _go_dead(self, why: str) -> None:
         self.dead_reason = why
+        if why == "tunnel":
+            # the bytes after the CONNECT exchange belong to the tunnelled protocol: the flow table
+            # hands them and the rest of the flow to a content probe (flows.FlowTable._tunnel). Called
+            # while the response side is being fed: its rest is collected by _Side.feed (DEAD state).
+            req = self.sides[0]
+            self.tunnel_rest = [bytes(req.buf[req.off:]), b""]
+            req.state = DEAD
+            req.buf.clear()
+            req.off = 0
+            self.sides[1].state = DEAD
+            return
         for s in self.sides:
             s.state = DEAD
             s.buf.clear()
