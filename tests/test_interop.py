@@ -550,7 +550,8 @@ def test_mua_submissions_accepted_by_postfix():
     to_postfix = {s.uid for s in mua().records["smtp_sessions"] if s.server_port == 10025}
     sub = sorted((t for t in mua().records["smtp_transactions"] if t.uid in to_postfix), key=lambda t: t.ts)
     assert [re.search(r"queued as (\w+)", t.data_reply_text).group(1) for t in sub] == queued
-    relay = sorted((t for t in mua().records["smtp_transactions"] if t not in sub), key=lambda t: t.ts)
+    to_catchall = {s.uid for s in mua().records["smtp_sessions"] if s.server_port == 10026}
+    relay = sorted((t for t in mua().records["smtp_transactions"] if t.uid in to_catchall), key=lambda t: t.ts)
     assert [(t.mail_from, list(t.rcpt_to), t.size, t.sha256) for t in relay] == \
         [(c["mail_from"], c["rcpt_tos"], c["size"], c["sha256"]) for c in MUA_CATCH]
 
@@ -595,3 +596,24 @@ def test_mua_headers_match_mutt_fcc_copy():
         assert t.header_from == str(sent["From"]) and t.attachments == 3
     snail = [m for m in mua().records["mime_messages"] if (m.user_agent or "").startswith("s-nail")]
     assert len(snail) == 2 and all(m.subject == "s-nail Anhang ünïcode" for m in snail)
+
+
+def test_smtp_through_tinyproxy_connect_tunnel():
+    # curl -p -x http://127.0.0.1:10888 smtp://127.0.0.1:10025: the CONNECT flow carries the SMTP session
+    # (Zeek: service "http,smtp" and an smtp.log row on the proxy connection); tinyproxy's own connection
+    # to Postfix carries the same session again
+    c = MUA["curl-tunnel"]
+    assert c["rc"] == 0
+    a = mua()
+    conn = next(t for t in a.records["http_transactions"] if t.method == "CONNECT")
+    assert (conn.uri, conn.status_code, conn.tags) == ("127.0.0.1:10025", 200, ("tunnel",))
+    flow = next(f for f in a.records["flows"] if f.uid == conn.uid)
+    assert flow.service == "http,smtp"
+    rows = [t for t in a.records["smtp_transactions"] if t.subject == "through the tunnel" and t.size == c["size"]]
+    assert {t.uid == conn.uid for t in rows} == {True, False}          # proxy leg and tinyproxy -> Postfix leg
+    log = (DATA / "mua-maillog.txt").read_text()
+    qid = re.search(r"(\w+): message-id=<tunnel.1@example.org>", log).group(1)
+    for t in rows:
+        assert (t.helo, t.mail_from, list(t.rcpt_to), t.sha256, t.outcome) == \
+            ("curl.example.org", "sender@example.org", ["dave@example.net"], c["sha256"], "accepted")
+        assert t.last_reply == f"250 2.0.0 Ok: queued as {qid}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Re-create the interop captures of tests/data/interop/ with real programs on loopback (root needed).
 
-    .venv/bin/python tests/data/interop/make_interop.py [mail] [http] [snmp] [formats]
+    .venv/bin/python tests/data/interop/make_interop.py [mail] [mua] [http] [snmp] [formats]
 
 mail:    Postfix 3.7 (Debian `postfix`, private config dir under /tmp, never the system instance)
          on 127.0.0.1:10025 relaying to a catch-all aiosmtpd on 127.0.0.1:10026; clients: swaks,
@@ -327,7 +327,7 @@ def mua():
         f.write(MUTTRC.format(work=base))
     env = dict(os.environ, HOME=base, LANG="C.UTF-8", LC_ALL="C.UTF-8")
     pcap = os.path.join(HERE, "mua-postfix.pcap")
-    cap = Capture(pcap, "tcp port 10025 or tcp port 10026")
+    cap = Capture(pcap, "tcp port 10025 or tcp port 10026 or tcp port 10888")
     catch = subprocess.Popen([PY, script, catch_log])
     out = {"attachments": {n: {"size": len(d), "sha256": hashlib.sha256(d).hexdigest()} for n, d in atts.items()},
            "body": open(body, encoding="utf-8").read()}
@@ -348,6 +348,26 @@ def mua():
                      "-a", os.path.join(base, "Übersicht März.pdf"), "carol@example.net"],
                     stdin=b, env=env, capture_output=True, check=False)
         out["s-nail"] = {"rc": r.returncode, "stderr": r.stderr.decode(errors="replace")}
+        # curl's SMTP client through an HTTP CONNECT tunnel (tinyproxy) to Postfix
+        tconf = os.path.join(base, "tinyproxy.conf")
+        with open(tconf, "w") as f:
+            f.write(TINYPROXY_CONF.format(logs=base).replace("ConnectPort 10080", "ConnectPort 10025"))
+        prox = subprocess.Popen(["tinyproxy", "-d", "-c", tconf])
+        try:
+            wait_port(10888)
+            msg = os.path.join(base, "tunnel.eml")
+            with open(msg, "wb") as f:
+                f.write(b"From: sender@example.org\r\nTo: dave@example.net\r\nSubject: through the tunnel\r\n"
+                        b"Message-ID: <tunnel.1@example.org>\r\n\r\nsent by curl via tinyproxy CONNECT\r\n")
+            r = run(["curl", "-sS", "-p", "-x", "http://127.0.0.1:10888", "smtp://127.0.0.1:10025/curl.example.org",
+                     "--mail-from", "sender@example.org", "--mail-rcpt", "dave@example.net", "-T", msg],
+                    capture_output=True, check=False)
+            out["curl-tunnel"] = {"rc": r.returncode, "stderr": r.stderr.decode(errors="replace"),
+                                  "size": os.path.getsize(msg),
+                                  "sha256": hashlib.sha256(open(msg, "rb").read()).hexdigest()}
+        finally:
+            prox.send_signal(signal.SIGTERM)
+            prox.wait(10)
         time.sleep(4.0)
     finally:
         run(["postfix", "-c", etc, "stop"], check=False)
@@ -687,6 +707,6 @@ if __name__ == "__main__":
         snmp_agent()
         sys.exit(0)
     os.makedirs(WORK, exist_ok=True)
-    what = sys.argv[1:] or ["mail", "http", "snmp", "formats"]
+    what = sys.argv[1:] or ["mail", "mua", "http", "snmp", "formats"]
     for w in what:
         globals()[w]()
