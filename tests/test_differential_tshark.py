@@ -166,19 +166,33 @@ def run_tshark(path: Path) -> dict:
     return {"rows": rows, "objects": objs, "imf_raw": imf_raw}
 
 
-_TSHARK_CACHE: dict[Path, dict] = {}
+_TSHARK_CACHE: dict = {}
+_POOL: ThreadPoolExecutor | None = None
 
 
 def tshark_view(path: Path) -> dict:
+    """tshark's view of one capture. The first call queues every capture on a small thread pool
+    (tshark runs as separate processes), the asked one first; later calls wait for their own."""
+    global _POOL
     if path not in _TSHARK_CACHE:
-        # first use: every capture at once, in parallel (tshark is a separate process)
-        with ThreadPoolExecutor(max_workers=max(2, 2 * (os.cpu_count() or 1))) as ex:
-            todo = [p for p in CAPTURES if p not in _TSHARK_CACHE]
-            for p, v in zip(todo, ex.map(run_tshark, todo)):
-                _TSHARK_CACHE[p] = v
-        if path not in _TSHARK_CACHE:
-            _TSHARK_CACHE[path] = run_tshark(path)
-    return _TSHARK_CACHE[path]
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=max(2, 2 * (os.cpu_count() or 1)))
+            for p in [path] + [c for c in CAPTURES if c != path]:
+                _TSHARK_CACHE.setdefault(p, _POOL.submit(run_tshark, p))
+        else:
+            _TSHARK_CACHE[path] = _POOL.submit(run_tshark, path)
+    v = _TSHARK_CACHE[path]
+    if not isinstance(v, dict):
+        v = _TSHARK_CACHE[path] = v.result()
+    return v
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_pool():
+    """Do not run tshark for captures no selected test needs (``-k``)."""
+    yield
+    if _POOL is not None:
+        _POOL.shutdown(wait=True, cancel_futures=True)
 
 
 def _multi(v: str) -> list[str]:
