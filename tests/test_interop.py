@@ -617,3 +617,38 @@ def test_smtp_through_tinyproxy_connect_tunnel():
         assert (t.helo, t.mail_from, list(t.rcpt_to), t.sha256, t.outcome) == \
             ("curl.example.org", "sender@example.org", ["dave@example.net"], c["sha256"], "accepted")
         assert t.last_reply == f"250 2.0.0 Ok: queued as {qid}"
+
+
+# ------------------------------------------------------------------------------------------- Postfix AUTH
+# Postfix smtpd + Cyrus SASL whose password database was unreadable: every AUTH got 454 4.7.0 (PLAIN,
+# LOGIN, CRAM-MD5 from swaks), and a raw client cancelled AUTH LOGIN with "*" (501 5.7.0).
+# Oracles: swaks' transcripts (postfix-auth-clients.json) and Postfix's log.
+AUTH_CLIENTS = {c["label"]: c for c in json.loads((DATA / "postfix-auth-clients.json").read_text())}
+
+
+def test_postfix_auth_outcomes_match_swaks_and_log():
+    import base64
+    import hmac
+    a = analysis("postfix-auth.pcap", credentials=True)
+    sessions = {s.helo.split(".")[0]: s for s in a.records["smtp_sessions"]}
+    creds = {c.uid: c for c in a.records["smtp_credentials"]}
+    log = (DATA / "postfix-auth-maillog.txt").read_text()
+    for label, c in AUTH_CLIENTS.items():
+        s = sessions[label]
+        final = [line for line in c["transcript"].splitlines() if re.match(r"<(\*\*|-) ?\s*(454|501|235|535) ", line)]
+        code = int(re.search(r"(\d{3}) ", final[-1]).group(1))
+        assert creds[s.uid].reply_code == code
+        assert s.auth_result == ("cancelled" if label == "cancel" else "failure")
+        assert s.auth_mechanism == c.get("mech", "LOGIN") and s.auth_user == "alice"
+        assert s.transactions == 0
+    # Postfix: "SASL <MECH> authentication failed ... sasl_username=alice@interop.test" x3, "aborted" x1
+    assert sorted(re.findall(r"SASL (\S+) authentication failed", log)) == ["CRAM-MD5", "LOGIN", "PLAIN"]
+    assert "SASL LOGIN authentication aborted" in log
+    # CRAM-MD5: the response is HMAC-MD5(password, challenge) as swaks computed it
+    cram = creds[sessions["cram"].uid]
+    ch = re.search(r"<-  334 (\S+)", AUTH_CLIENTS["cram"]["transcript"]).group(1)
+    assert cram.challenge == base64.b64decode(ch).decode()
+    assert cram.response == hmac.new(b"Wonder-Land-42", cram.challenge.encode(), "md5").hexdigest()
+    plain = creds[sessions["plain"].uid]
+    assert (plain.user, plain.password) == ("alice", "Wonder-Land-42")
+    assert creds[sessions["login-wrongpw"].uid].password == "not-the-password"

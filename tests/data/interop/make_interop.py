@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Re-create the interop captures of tests/data/interop/ with real programs on loopback (root needed).
 
-    .venv/bin/python tests/data/interop/make_interop.py [mail] [mua] [http] [snmp] [formats]
+    .venv/bin/python tests/data/interop/make_interop.py [mail] [mua] [auth] [http] [snmp] [formats]
 
 mail:    Postfix 3.7 (Debian `postfix`, private config dir under /tmp, never the system instance)
          on 127.0.0.1:10025 relaying to a catch-all aiosmtpd on 127.0.0.1:10026; clients: swaks,
@@ -383,6 +383,57 @@ def mua():
         json.dump(out, f, indent=1, ensure_ascii=False)
 
 
+def auth():
+    """Postfix smtpd with Cyrus SASL: swaks AUTH PLAIN, LOGIN (wrong password), CRAM-MD5, and a client that
+    cancels AUTH LOGIN with '*'. Note: Debian's Cyrus SASL did not take the private smtpd.conf (its sasldb
+    path) and fell back to /etc/sasldb2, which smtpd cannot read: Postfix answered every AUTH with
+    "454 4.7.0 Temporary authentication failure: generic failure" (a real misconfiguration, kept as is)."""
+    etc, catch_log, script = postfix_setup()
+    sasldb = os.path.join(etc, "sasldb2")
+    subprocess.run(["saslpasswd2", "-c", "-p", "-f", sasldb, "-u", "interop.test", "alice"],
+                   input=b"Wonder-Land-42", check=True)
+    shutil.chown(sasldb, "postfix", "postfix")
+    os.chmod(sasldb, 0o640)
+    with open(os.path.join(etc, "smtpd.conf"), "w") as f:
+        f.write(f"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN CRAM-MD5\nsasldb_path: {sasldb}\n")
+    with open(os.path.join(etc, "main.cf"), "a") as f:
+        f.write(f"smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = cyrus\nsmtpd_sasl_path = smtpd\n"
+                f"cyrus_sasl_config_path = {etc}\nsmtpd_sasl_local_domain = interop.test\n"
+                "smtpd_sasl_security_options = noanonymous\nsmtpd_tls_security_level = none\n"
+                "import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME "
+                f"SASL_CONF_PATH={etc}\n")
+    pcap = os.path.join(HERE, "postfix-auth.pcap")
+    cap = Capture(pcap, "tcp port 10025")
+    catch = subprocess.Popen([PY, script, catch_log])
+    out = []
+    try:
+        wait_port(10026)
+        run(["postfix", "-c", etc, "start"])
+        wait_port(10025)
+        time.sleep(1.0)
+        for label, mech, pw in [("plain", "PLAIN", "Wonder-Land-42"), ("login-wrongpw", "LOGIN", "not-the-password"),
+                                ("cram", "CRAM-MD5", "Wonder-Land-42")]:
+            r = run(["swaks", "--server", "127.0.0.1:10025", "--helo", f"{label}.example.org", "--from",
+                     "alice@interop.test", "--to", "bob@example.net", "--auth", mech, "--auth-user", "alice",
+                     "--auth-password", pw, "--header", f"Subject: auth {label}"], capture_output=True, text=True,
+                    check=False)
+            out.append({"label": label, "mech": mech, "rc": r.returncode, "transcript": r.stdout})
+        # a client that gives up in the middle of AUTH LOGIN (RFC 4954: "*" cancels, 501)
+        t = smtp_raw([b"EHLO cancel.example.org\r\n", b"AUTH LOGIN\r\n", b"YWxpY2U=\r\n", b"*\r\n", b"QUIT\r\n"])
+        out.append({"label": "cancel", "transcript": "".join(
+            ("<- " if who == "S" else " -> ") + d.decode(errors="replace") for who, d in t)})
+        time.sleep(2.0)
+    finally:
+        run(["postfix", "-c", etc, "stop"], check=False)
+        time.sleep(1.0)
+        catch.send_signal(signal.SIGTERM)
+        catch.wait(10)
+        cap.stop()
+    shutil.copy(os.path.join(PFX, "maillog"), os.path.join(HERE, "postfix-auth-maillog.txt"))
+    with open(os.path.join(HERE, "postfix-auth-clients.json"), "w") as f:
+        json.dump(out, f, indent=1)
+
+
 # ----------------------------------------------------------------------------------------------- http
 LIGHTTPD_CONF = """\
 server.document-root = "{www}"
@@ -707,6 +758,6 @@ if __name__ == "__main__":
         snmp_agent()
         sys.exit(0)
     os.makedirs(WORK, exist_ok=True)
-    what = sys.argv[1:] or ["mail", "mua", "http", "snmp", "formats"]
+    what = sys.argv[1:] or ["mail", "mua", "auth", "http", "snmp", "formats"]
     for w in what:
         globals()[w]()
