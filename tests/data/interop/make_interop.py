@@ -562,6 +562,18 @@ def http():
         results["clients"].append({"label": "urllib-upload", "body_size": len(body),
                                    "body_sha256": hashlib.sha256(body).hexdigest(), "cgi_printed": printed,
                                    "file_size": len(upload), "file_sha256": hashlib.sha256(upload).hexdigest()})
+        # curl: Expect: 100-continue POST, chunked PUT from stdin (both to the hashing CGI), 416, OPTIONS *
+        blob = b"".join(hashlib.sha256(b"blob%d" % i).digest() for i in range(640))        # 20480 bytes
+        with open(os.path.join(out, "blob"), "wb") as f:
+            f.write(blob)
+        for label, args in [("expect-100", ["-H", "Expect: 100-continue", "--data-binary", "@" + os.path.join(out, "blob")]),
+                            ("chunked-put", ["-T", "-"])]:
+            with open(os.path.join(out, "blob"), "rb") as stdin:
+                r = run(["curl", "-s", *args, U + "/cgi/upload.sh"], stdin=stdin, capture_output=True, check=False)
+            results["clients"].append({"label": label, "args": args, "cgi_printed": r.stdout.decode(),
+                                       "body_size": len(blob), "body_sha256": hashlib.sha256(blob).hexdigest()})
+        curl("range-416", "-r", "5000-6000", U + "/data.bin")
+        curl("options-star", "-X", "OPTIONS", "--request-target", "*", U + "/")
         # raw socket: two pipelined requests on one connection
         s = socket.create_connection(("127.0.0.1", 10080))
         s.sendall(b"GET /style.css HTTP/1.1\r\nHost: 127.0.0.1:10080\r\nUser-Agent: raw-pipeline\r\n\r\n"
