@@ -309,7 +309,10 @@ def test_lighttpd_agrees_with_tshark():
                           "-Y", "http.response", "-T", "fields", "-e", "tcp.srcport", "-e", "http.response.code"],
                          capture_output=True, text=True, check=True).stdout.split("\n")
     theirs = sorted(tuple(map(int, line.split("\t"))) for line in out if line.strip())
-    rows = lt().records["http_transactions"]
+    # requests inside the CONNECT tunnel (to port 10080, which tshark does not take for HTTP there) are
+    # not dissected by tshark; they are left out of the comparison
+    tunnels = {t.uid for t in lt().records["http_transactions"] if "tunnel" in t.tags}
+    rows = [t for t in lt().records["http_transactions"] if t.uid not in tunnels or t.method == "CONNECT"]
     # tshark lists the interim 100 Continue as a response of its own; we keep it as info_code
     ours = sorted([(t.resp_p, t.status_code) for t in rows] + [(t.resp_p, t.info_code) for t in rows if t.info_code])
     assert ours == theirs
@@ -503,7 +506,8 @@ def test_snmp_notifications_match_snmptrapd_log(sn):
 # One run of traffic (Python http.server on the dual-stack wildcard; curl over ::1 and 127.0.0.1; wget 404)
 # captured at the same time by tcpdump on lo (pcap), dumpcap (pcapng), tcpdump on `any` as LINUX_SLL2 and
 # LINUX_SLL, tcpdump -s 96; plus the pcap gzip-compressed. Oracle: http.server's log, the served file.
-FMT_FULL = ["fmt-lo.pcap", "fmt-lo.pcapng", "fmt-any-sll2.pcap", "fmt-any-sll.pcap", "fmt-lo.pcap.gz"]
+FMT_FULL = ["fmt-lo.pcap", "fmt-lo.pcapng", "fmt-any-sll2.pcap", "fmt-any-sll.pcap", "fmt-lo.pcap.gz",
+            "fmt-lo-nano.pcap", "fmt-tshark.pcapng"]
 PAGE = json.loads((DATA / "fmt-page.json").read_text())
 SERVER_LOG = [re.search(r'^(\S+) .*"(\S+) (\S+) HTTP/1.1" (\d{3})', line).groups()
               for line in (DATA / "fmt-http-server.log").read_text().splitlines() if '"GET' in line]
@@ -534,7 +538,8 @@ def test_formats_frame_bytes_follow_the_link_header():
     def frames(name):
         return {(f.orig_p, f.resp_p): (f.orig_frame_bytes - f.orig_ip_bytes, f.orig_pkts)
                 for f in analysis(name).records["flows"]}
-    for name, hdr in [("fmt-lo.pcap", 14), ("fmt-lo.pcapng", 14), ("fmt-any-sll.pcap", 16), ("fmt-any-sll2.pcap", 20)]:
+    for name, hdr in [("fmt-lo.pcap", 14), ("fmt-lo.pcapng", 14), ("fmt-tshark.pcapng", 14), ("fmt-lo-nano.pcap", 14),
+                      ("fmt-any-sll.pcap", 16), ("fmt-any-sll2.pcap", 20)]:
         assert all(extra == hdr * n for extra, n in frames(name).values()), name
 
 

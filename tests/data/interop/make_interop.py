@@ -53,6 +53,8 @@ class Capture:
         self.out = out
         if tool == "tcpdump":
             cmd = ["tcpdump", "-U", "-n", "-i", iface, "-w", out, *extra, filt]
+        elif tool == "tshark":
+            cmd = ["tshark", "-q", "-i", iface, "-f", filt, "-F", "pcapng", "-w", out, *extra]
         else:
             cmd = ["dumpcap", "-q", "-i", iface, "-f", filt, "-w", out, *extra]
         self.p = subprocess.Popen(cmd, stderr=subprocess.PIPE)
@@ -725,8 +727,9 @@ def snmp():
 # ----------------------------------------------------------------------------------------------- formats
 def formats():
     """One run of traffic (Python http.server on the dual-stack wildcard, curl over IPv6 and IPv4 loopback,
-    wget) captured at once by tcpdump (pcap, Ethernet on lo), dumpcap (pcapng), tcpdump on `any`
-    (LINUX_SLL2 and LINUX_SLL), tcpdump with a 96-byte snap length; one copy gzip-compressed."""
+    wget) captured at once by tcpdump (pcap, Ethernet on lo; also with nanosecond timestamps), dumpcap
+    (pcapng), tshark -F pcapng, tcpdump on `any` (LINUX_SLL2 and LINUX_SLL), tcpdump with a 96-byte
+    snap length; one copy gzip-compressed."""
     import gzip
     import hashlib
     base = os.path.join(WORK, "formats")
@@ -740,7 +743,9 @@ def formats():
             Capture(os.path.join(HERE, "fmt-lo.pcapng"), filt, tool="dumpcap"),
             Capture(os.path.join(HERE, "fmt-any-sll2.pcap"), filt, iface="any", extra=("-y", "LINUX_SLL2")),
             Capture(os.path.join(HERE, "fmt-any-sll.pcap"), filt, iface="any", extra=("-y", "LINUX_SLL")),
-            Capture(os.path.join(HERE, "fmt-snap96.pcap"), filt, extra=("-s", "96"))]
+            Capture(os.path.join(HERE, "fmt-snap96.pcap"), filt, extra=("-s", "96")),
+            Capture(os.path.join(HERE, "fmt-lo-nano.pcap"), filt, extra=("--time-stamp-precision", "nano")),
+            Capture(os.path.join(HERE, "fmt-tshark.pcapng"), filt, tool="tshark")]
     srv = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "::", "--directory",
                             os.path.join(base, "www"), "10090"], stderr=subprocess.PIPE)
     try:
