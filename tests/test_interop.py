@@ -193,7 +193,7 @@ def lt_server_side():
 
 def test_lighttpd_transactions_match_access_log():
     got = lt_server_side()
-    assert len(got) == len(ACCESS) == 25
+    assert len(got) == len(ACCESS) == 27
     for t, (host, method, uri, ver, status, body, _out, _ae) in zip(got, ACCESS):
         assert (t.orig_h, t.method, t.uri, t.version, t.status_code) == (host, method, uri, ver, int(status))
         assert not t.incomplete
@@ -277,6 +277,20 @@ def test_lighttpd_upload_100_continue_and_chunked_request(label, method):
     assert t.request_body_sha256 == c["body_sha256"] == c["cgi_printed"].split()[0]
     assert t.request_body_len == c["body_size"]
     assert (t.info_code, t.status_code, t.incomplete) == (100, 200, False)   # lighttpd sent 100 Continue
+
+
+def test_chromium_page_load():
+    # headless Chromium asked for "gzip, deflate, br, zstd" (access log) and got zstd from mod_deflate
+    assert BY_LABEL["chromium"]["rc"] == 0
+    rows = [t for t in lt_server_side() if "HeadlessChrome" in (t.user_agent or "")]
+    assert [(t.trans_depth, t.uri, t.status_code, t.content_encoding) for t in rows] == \
+        [(1, "/index.html", 200, "zstd"), (2, "/style.css", 200, "zstd")]
+    assert len({t.uid for t in rows}) == 1                     # one keep-alive connection
+    for t, name in zip(rows, ("index.html", "style.css")):
+        assert (t.response_decoded_len, t.response_body_sha256) == \
+            (CLIENTS["served"][name]["size"], CLIENTS["served"][name]["sha256"])
+    assert [a[7] for a in ACCESS if a[2] in ("/index.html", "/style.css") and a[7].startswith("gzip")] == \
+        ["gzip, deflate, br, zstd"] * 2
 
 
 def test_lighttpd_416_and_options_star():

@@ -7,7 +7,7 @@ mail:    Postfix 3.7 (Debian `postfix`, private config dir under /tmp, never the
          on 127.0.0.1:10025 relaying to a catch-all aiosmtpd on 127.0.0.1:10026; clients: swaks,
          Python raw sockets (PIPELINING, BDAT), smtplib (SMTPUTF8), Postfix's own smtp(8) client for
          the relay leg and the bounce (DSN) it generates.  Postfix's mail log is kept as postfix-maillog.txt.
-http:    lighttpd (Debian `lighttpd`) with mod_deflate, mod_auth, mod_cgi; clients wget, curl, urllib;
+http:    lighttpd (Debian `lighttpd`) with mod_deflate, mod_auth, mod_cgi; clients wget, curl, urllib, headless Chromium;
          tinyproxy CONNECT; a small Python server for br/zstd.  Access log kept as lighttpd-access.log.
 snmp:    pysnmp agent answered net-snmp tools and net-snmp snmpd answered by pysnmp.
 formats: the same traffic captured as pcapng by dumpcap, on `any` (SLL2) and with -s 96.
@@ -576,6 +576,11 @@ def http():
                                        "body_size": len(blob), "body_sha256": hashlib.sha256(blob).hexdigest()})
         curl("range-416", "-r", "5000-6000", U + "/data.bin")
         curl("options-star", "-X", "OPTIONS", "--request-target", "*", U + "/")
+        # headless Chromium (Debian's chromium): a real browser loading the page and its stylesheet
+        r = run(["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--explicitly-allowed-ports=10080", "--user-data-dir=" + os.path.join(base, "chromium"),
+                 "--dump-dom", U + "/index.html"], capture_output=True, check=False, timeout=60)
+        results["clients"].append({"label": "chromium", "rc": r.returncode, "dom_size": len(r.stdout)})
         # raw socket: two pipelined requests on one connection
         s = socket.create_connection(("127.0.0.1", 10080))
         s.sendall(b"GET /style.css HTTP/1.1\r\nHost: 127.0.0.1:10080\r\nUser-Agent: raw-pipeline\r\n\r\n"
