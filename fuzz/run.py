@@ -170,6 +170,11 @@ def fuzz(names: list[str], seconds: float, jobs: int, runs: int | None) -> int:
             r["cov"] = max(r["cov"], st["cov"])
             r["seconds"] += time.time() - started
             new = sorted(set((WORK / "crash").glob(f"{n}-*")) - before)
+            slow = [c for c in new if "slow-unit" in c.name]
+            if slow:    # an input slower than -report_slow_units: reported, not a crash (often load)
+                print(f"[{n}] slow input(s) kept in {WORK / 'crash'}: {', '.join(c.name for c in slow)} "
+                      f"(time them with --reproduce)", flush=True)
+            new = [c for c in new if c not in slow]
             for c in new:
                 data = c.read_bytes()
                 dst = CRASHERS / n / hashlib.sha1(data).hexdigest()[:16]
