@@ -243,6 +243,7 @@ class FlowTable:
         self.caps = caps
         self.emit = emit
         self.detector = detector
+        self._tunnel_depth: dict[str, int] = {}   # uid -> trans_depth of the CONNECT (see _tunnel)
         self.shared = shared or {}
         self.extractor = extractor
         self.taps = taps or {}          # uid -> factory(ctx): analyzers that replace detection
@@ -507,8 +508,12 @@ class FlowTable:
         flow.analyzer = None
         det = self.detector
         ps = det.probe_state(_PROTO_NAMES[flow.proto]) if det is not None else None
-        if ps is not None:
-            ps.candidates = [p for p in ps.candidates if p.name != (flow.service or "http")]
+        if ps is not None and flow.service != "http":
+            ps.candidates = [p for p in ps.candidates if p.name != flow.service]
+        elif getattr(a, "depth", None) is not None:
+            # plain HTTP through the tunnel (curl -p -x http://..., tshark and Zeek parse it too): a new
+            # HTTP analyzer whose trans_depth continues the CONNECT's numbering on the same uid
+            self._tunnel_depth[flow.uid] = a.depth
         if not ps or not ps.candidates:
             if flow.rs is not None:
                 flow.rs[0].set_want(False)
@@ -532,9 +537,14 @@ class FlowTable:
                 flow.rs[0].set_want(False)
                 flow.rs[1].set_want(False)
             return
-        flow.service = f"{flow.service},{got.name}" if flow.service == "http" else got.name
+        if got.name != flow.service:
+            flow.service = f"{flow.service},{got.name}" if flow.service == "http" else got.name
         if not self._start(flow, got, ts):
             return
+        if self._tunnel_depth:
+            depth = self._tunnel_depth.pop(flow.uid, None)
+            if depth is not None and got.name == "http" and hasattr(flow.analyzer, "depth"):
+                flow.analyzer.depth = depth
         for kind, dd, x, t in ps.events:
             a = flow.analyzer
             if a is None:
