@@ -59,6 +59,20 @@ def test_samples_identical_for_1_2_3_jobs(rel):
         _assert_same(one, analyze_parallel(path, jobs=jobs, snmp_keys=KEYS), f"{rel} jobs={jobs}")
 
 
+INTEROP = ["fmt-any-sll2.pcap", "fmt-snap96.pcap", "fmt-tshark.pcapng", "mua-postfix.pcap",
+           "pysnmp-netsnmp.pcap", "lighttpd.pcap"]
+
+
+@pytest.mark.parametrize("name", INTEROP)
+def test_interop_captures_identical_for_2_jobs(name):
+    """Captures made by other programs (Postfix, lighttpd, net-snmp, tshark/dumpcap formats)."""
+    path = ROOT / "tests" / "data" / "interop" / name
+    if not path.exists():
+        pytest.skip(f"interop capture not present: {path}")
+    one = dissect.analyze(path, snmp_keys=KEYS)
+    _assert_same(one, analyze_parallel(path, jobs=2, snmp_keys=KEYS), f"{name} jobs=2")
+
+
 @pytest.mark.parametrize("rel", CORPUS_FILES)
 def test_corpus_identical_for_2_and_3_jobs(rel):
     path = _corpus(rel)
