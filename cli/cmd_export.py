@@ -27,6 +27,9 @@ def export_cmd(
     snmp_keys: Optional[Path] = typer.Option(None, "--snmp-keys", help="SNMPv3 keys file (TOML or Wireshark snmp_users)."),
     credentials: bool = typer.Option(False, "--credentials", help="Also fill the credentials table (masked unless --show-secrets)."),
     http_headers: bool = typer.Option(False, "--http-headers", help="Also fill the http_headers child table (every header line)."),
+    stream: bool = typer.Option(False, "--stream", help="Write rows while the capture is read (row groups / appended "
+                                "lines) instead of holding every table in memory: flat memory for long captures. "
+                                "One process; rows in the order they were produced."),
     decode_as: Optional[list[str]] = decode_as_option(),
     cap: Optional[list[str]] = cap_option(),
 ) -> None:
@@ -46,10 +49,17 @@ def export_cmd(
             raise UserError(f"{snmp_keys}: no such keys file")
         from dissect.cli.cmd_snmp import load_keys_option
         load_keys_option(snmp_keys)
-    a = analyse_for_cli(captures, decode_as, cap, show_secrets=show_secrets, snmp_keys=snmp_keys,
-                        credentials=credentials, http_headers=http_headers)
+    stream_kw = {}
+    if stream:
+        if scale.get("engine") == "dask" or scale.get("scheduler"):
+            raise UserError("--stream runs in one process: leave out --engine dask / --scheduler")
+        scale["jobs"] = 1
+        stream_kw = {"stream_dir": out, "stream_format": fmt}
     try:
-        files = getattr(a, "parquet_dirs", None) or export(a, out, fmt, show_secrets=show_secrets)
+        a = analyse_for_cli(captures, decode_as, cap, show_secrets=show_secrets, snmp_keys=snmp_keys,
+                            credentials=credentials, http_headers=http_headers, **stream_kw)
+        files = (getattr(a, "stream_files", None) or getattr(a, "parquet_dirs", None)
+                 or export(a, out, fmt, show_secrets=show_secrets))
     except PermissionError as e:
         raise UserError(f"{e.filename or out}: permission denied") from None
     except OSError as e:
@@ -60,7 +70,8 @@ def export_cmd(
     t.add_column("file")
     for f in files:
         name = f.name.split(".")[0]
-        t.add_row(name, f"{len(a.records.get(name, ())):,}", safe(f))
+        n = a.stream_counts.get(name, 0) if getattr(a, "stream_counts", None) is not None else len(a.records.get(name, ()))
+        t.add_row(name, f"{n:,}", safe(f))
     out_console().print(t)
 
 

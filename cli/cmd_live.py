@@ -216,7 +216,12 @@ class LiveSession:
         self.export_format = export_format
         self.report = report
         self.rotate = rotate * 60 if rotate else None
-        self.streamer = ParquetStreamer(export) if stream_tables and export else None
+        self.streamer = None
+        if stream_tables and export:
+            from dissect.spill import TableSpiller
+
+            self.streamer = TableSpiller(export, "parquet", show_secrets=bool(options.show_secrets),
+                                         min_rows=int(options.caps.stream_rows))
         self.started = time.monotonic()
         self.packets = 0
         self.bytes = 0
@@ -298,7 +303,7 @@ class LiveSession:
         if self.extra:
             analysis.records.setdefault("tshark_packets", []).extend(self.extra)
         if self.streamer:
-            self.streamer.drain_analysis(analysis)
+            self.streamer.write_records(analysis.records)
             self.streamer.close()
         self.write_outputs(analysis, final=True)
         return analysis
@@ -404,107 +409,3 @@ def _mask(value, show: bool):
     from dissect.schema import mask_secret
 
     return value if show else mask_secret(value)
-
-
-class ParquetStreamer:
-    """Append finished rows to Parquet files in row groups, then drop them from memory.
-
-    Tables that a protocol's ``finalize`` reads at the end (e.g. ``snmp_pdus`` for the SNMP
-    audit) stay in memory until then; everything else streams out as it is produced.
-    """
-
-    def __init__(self, out_dir: Path, min_rows: int = 10_000):
-        self.dir = Path(out_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.writers: dict[str, Any] = {}
-        self.counts: dict[str, int] = {}
-        self.kept: dict[str, list] = {}
-        self.min_rows = min_rows
-        self.show_secrets = False
-
-    def _write(self, table: str, rows: list) -> None:
-        import pyarrow.parquet as pq
-
-        from dissect.export import to_arrow
-        from dissect.schema import table_types, to_frame
-
-        cls = table_types().get(table) or type(rows[0])
-        at = to_arrow(cls, to_frame(cls, rows, show_secrets=self.show_secrets))
-        w = self.writers.get(table)
-        if w is None:
-            w = self.writers[table] = pq.ParquetWriter(str(self.dir / f"{table}.parquet"), at.schema)
-        w.write_table(at)
-        self.counts[table] = self.counts.get(table, 0) + len(rows)
-
-    def _kept(self, pipeline) -> set[str]:
-        keep: set[str] = set()
-        for proto in pipeline.detector.protos.values():
-            if proto.finalize is not None:
-                keep.update(getattr(proto, "finalize_reads", ()) or ())
-        return keep
-
-    def drain(self, pipeline, final: bool) -> None:
-        """Write what the pipeline produced since the last call; rows that a protocol's
-        ``finalize`` needs are set aside (each row is looked at once: no re-grouping)."""
-        self.show_secrets = bool(pipeline.options.show_secrets)
-        if not final and len(pipeline.sink) < self.min_rows:
-            return
-        keep = self._kept(pipeline)
-        records = pipeline.take_records()
-        for table, rows in records.items():
-            if table in keep:
-                self.kept.setdefault(table, []).extend(rows)
-            elif rows:
-                self._write(table, rows)
-
-    def restore(self, pipeline) -> None:
-        """Give the set-aside rows back to the pipeline before ``finish()`` runs ``finalize``."""
-        for rows in self.kept.values():
-            pipeline.sink.extend(rows)
-        self.kept.clear()
-
-    def drain_analysis(self, analysis) -> None:
-        for table, rows in list(analysis.records.items()):
-            if rows:
-                self._write(table, list(rows))
-                analysis.records[table] = []
-
-    def close(self) -> None:
-        for w in self.writers.values():
-            w.close()
-
-    def reload(self, analysis):
-        """An Analysis whose records are read back from the streamed Parquet files (for the report)."""
-        import pandas as pd
-
-        from dissect.schema import table_types
-
-        types = table_types()
-        for table in self.writers:
-            df = pd.read_parquet(self.dir / f"{table}.parquet")
-            cls = types.get(table)
-            if cls is None:
-                continue
-            analysis.records[table] = _rows_from_frame(cls, df)
-        return analysis
-
-
-def _rows_from_frame(cls, df) -> list:
-    """Records back from a streamed Parquet table (timestamps to float seconds, NA to None)."""
-    import pandas as pd
-
-    from dissect.schema import columns
-
-    cols = columns(cls)
-    data = {}
-    for name, kind, _doc, _secret in cols:
-        s = df[name]
-        if kind == "time":
-            vals = [None if pd.isna(v) else v.timestamp() for v in s]
-        elif kind == "list":
-            vals = [tuple(v) if v is not None else () for v in s]
-        else:
-            vals = [None if (v is None or (not isinstance(v, (list, tuple, str)) and pd.isna(v))) else v for v in s]
-        data[name] = vals
-    n = len(df)
-    return [cls(**{name: data[name][i] for name, *_ in cols}) for i in range(n)]

@@ -59,7 +59,7 @@ def _iso(series):
     return s.where(series.notna(), None)
 
 
-def _csv(cls, df, path: Path) -> None:
+def _csv(cls, df, path: Path, append: bool = False) -> None:
     df = df.copy()
     for name, kind, _doc, _secret in columns(cls):
         if kind == "time":
@@ -68,7 +68,7 @@ def _csv(cls, df, path: Path) -> None:
             df[name] = df[name].map(lambda v: ",".join(str(x) for x in v) if v else "")
         elif kind == "object":
             df[name] = df[name].map(lambda v: "" if v is None else str(v))
-    df.to_csv(path, index=False)
+    df.to_csv(path, index=False, mode="a" if append else "w", header=not append)
 
 
 def _arrow_schema(cls):
@@ -132,13 +132,13 @@ def _json_value(v: Any, kind: str):
     return str(v)
 
 
-def _jsonl(cls, df, path: Path) -> None:
+def _jsonl(cls, df, path: Path, append: bool = False) -> None:
     import pandas as pd
 
     cols = columns(cls)
     data = {name: df[name].tolist() for name, *_ in cols}
     n = len(df)
-    with open(path, "w", encoding="utf-8") as fh:
+    with open(path, "a" if append else "w", encoding="utf-8") as fh:
         for i in range(n):
             row = {}
             for name, kind, _d, _s in cols:

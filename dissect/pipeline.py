@@ -122,6 +122,13 @@ class Pipeline:
         self.extractor = _make_extractor(options)
         self.table = FlowTable(options, self.sink.append, self.detector, self.shared,
                                self.extractor, taps=follow)
+        self.spill = None
+        if options.stream_dir is not None:
+            from dissect.spill import TableSpiller
+
+            self.spill = TableSpiller(options.stream_dir, options.stream_format,
+                                      show_secrets=bool(options.show_secrets),
+                                      min_rows=int(options.caps.stream_rows))
         self._decoder = None
         self._next_sweep = None
         self._tl_sec = None
@@ -259,6 +266,8 @@ class Pipeline:
         self.table.sweep(now)
         if self._decoder is not None and hasattr(self._decoder, "expire"):
             self._decoder.expire(now)
+        if self.spill is not None:
+            self.spill.drain(self)
 
     def flush_idle(self, now: float) -> None:
         """End flows idle at ``now`` (live capture: call every second or so of wall time)."""
@@ -278,11 +287,21 @@ class Pipeline:
         engine passes the global one so that every worker judges idle flows alike."""
         from dissect.order import canonical
 
+        if self.spill is not None:
+            self.spill.restore(self)       # rows a finalize reads were set aside while streaming
         # canonical table order (dissect.order): the same rows in the same order with any --jobs
         records = canonical([self.collect(end_ts)])
         self.finalize(records)
         self._fill_stats(records)
-        return Analysis(records, self.captures, self.stats, self.options)
+        if self.spill is None:
+            return Analysis(records, self.captures, self.stats, self.options)
+        self.spill.write_records(records)
+        files = self.spill.close()
+        a = Analysis(records, self.captures, self.stats, self.options)
+        a.stream_files = files
+        a.stream_counts = dict(self.spill.counts)
+        self.stats.flows = a.stream_counts.get("flows", 0)
+        return a
 
     def collect(self, end_ts: float | None = None) -> dict[str, list]:
         """End of input: end every flow; the records by table before ``finalize`` (a worker's share)."""
