@@ -85,10 +85,11 @@ class TableSpiller:
 
     def write_records(self, records: dict[str, list]) -> None:
         """The rest at the end (after finalize); the records are emptied as they are written."""
+        step = max(1, self.min_rows)
         for table, rows in list(records.items()):
-            if rows:
-                self.write(table, list(rows))
-                records[table] = []
+            records[table] = []
+            for i in range(0, len(rows), step):     # in row groups: no whole-table frame at the end
+                self.write(table, rows[i:i + step])
 
     def close(self) -> list[Path]:
         """Close the files; every registered table gets one (empty tables too). Returns them."""
