@@ -74,7 +74,8 @@ def _id(p: Path) -> str:
 CAPTURES = _captures()
 
 HTTP_F = ["http.request.method", "http.request.uri", "http.request.version", "http.host",
-          "http.response.code", "http.response.version", "http.content_type", "http.content_length_header"]
+          "http.response.code", "http.response.version", "http.content_type", "http.content_length_header",
+          "http.user_agent", "http.referer", "http.response.phrase"]
 SMTP_F = ["smtp.req.command", "smtp.req.parameter", "smtp.response.code", "smtp.data.fragment",
           "smtp.auth.username", "smtp.data.reassembled.in", "smtp.data.reassembled.length"]
 IMF_F = ["imf.from", "imf.to", "imf.subject", "imf.message_id"]
@@ -257,36 +258,43 @@ def http_disagreements(path: Path) -> list[tuple]:
         key = _conn_key(*_endpoints(r))
         ct = _multi(r["http.content_type"])
         cl = _multi(r["http.content_length_header"])
-        for i, m in enumerate(_multi(r["http.request.method"])):
-            t_req[key].append((m, _multi(r["http.host"])[i] if i < len(_multi(r["http.host"])) else "",
+        methods = _multi(r["http.request.method"])
+        ua, ref = _multi(r["http.user_agent"]), _multi(r["http.referer"])
+        for i, m in enumerate(methods):
+            # header fields are per frame: compare them only when the frame holds one request
+            extra = ((ua[0] if ua else ""), (ref[0] if ref else "")) if len(methods) == 1 else (None, None)
+            t_req[key].append((*extra, m, _multi(r["http.host"])[i] if i < len(_multi(r["http.host"])) else "",
                                _multi(r["http.request.uri"])[i] if i < len(_multi(r["http.request.uri"])) else "",
                                (_multi(r["http.request.version"]) or [""])[min(i, len(_multi(r["http.request.version"])) - 1)]
                                if r["http.request.version"] else ""))
         codes = _multi(r["http.response.code"])
+        phrases = _multi(r["http.response.phrase"])
         for i, c in enumerate(codes):
             t_rsp[key].append((int(c), ct[i] if len(codes) == len(ct) else (ct[0] if len(ct) == 1 and len(codes) == 1 else None),
-                               _int_or_none(cl[i]) if len(codes) == len(cl) else None))
+                               _int_or_none(cl[i]) if len(codes) == len(cl) else None,
+                               phrases[i] if len(codes) == len(phrases) else None))
     a = ours(path)
     o_req, o_rsp = defaultdict(list), defaultdict(list)
     for t in sorted(a.records.get("http_transactions", []), key=lambda t: (t.ts, t.trans_depth)):
         key = _conn_key(t.orig_h, t.orig_p, t.resp_h, t.resp_p)
         if t.method:
-            o_req[key].append((t.method, t.host or "", t.uri or "", f"HTTP/{t.version}" if t.version else ""))
+            o_req[key].append((t.user_agent or "", t.referrer or "", t.method, t.host or "", t.uri or "",
+                               f"HTTP/{t.version}" if t.version else ""))
         if t.info_code:
-            o_rsp[key].append((t.info_code, None, None))
+            o_rsp[key].append((t.info_code, None, None, t.info_msg or ""))
         if t.status_code is not None:
             # body length: what a Content-Length announced (no chunking, nothing missing, not HEAD)
             blen = (t.response_body_len if not t.incomplete and not t.transfer_encoding and t.method != "HEAD"
                     and t.status_code not in (204, 304) else None)
-            o_rsp[key].append((t.status_code, t.response_content_type or "", blen))
+            o_rsp[key].append((t.status_code, t.response_content_type or "", blen, t.status_msg or ""))
     out = []
     for key in sorted(set(t_req) | set(o_req)):
         tr, orr = t_req.get(key, []), o_req.get(key, [])
         if len(tr) != len(orr):
             out.append(("http", key, None, "requests", len(orr), len(tr)))
         for i, (x, y) in enumerate(zip(orr, tr)):
-            for name, u, v in zip(("method", "host", "uri", "version"), x, y):
-                if u != v:
+            for name, u, v in zip(("user_agent", "referrer", "method", "host", "uri", "version"), x, y):
+                if v is not None and u != v:
                     out.append(("http", key, i, name, u, v))
     for key in sorted(set(t_rsp) | set(o_rsp)):
         tr, orr = t_rsp.get(key, []), o_rsp.get(key, [])
@@ -299,6 +307,8 @@ def http_disagreements(path: Path) -> list[tuple]:
                 out.append(("http", key, i, "content_type", x[1], y[1]))
             elif x[2] is not None and y[2] is not None and x[2] != y[2]:
                 out.append(("http", key, i, "body_len", x[2], y[2]))
+            elif y[3] is not None and x[3] != y[3]:
+                out.append(("http", key, i, "status_msg", x[3], y[3]))
     return out
 
 
