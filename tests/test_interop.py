@@ -153,7 +153,8 @@ def test_postfix_bounce_and_its_dsn():
     qid = next(re.search(r"notification: ([0-9A-F]+)", x).group(1) for x in MAILLOG if "non-delivery notification" in x)
     bounce = next(t for t in pf_txns(10026) if t.is_bounce)
     assert bounce.mail_from == "" and list(bounce.rcpt_to) == ["sender@example.org"]
-    assert bounce.message_id == f"<20261203185141.{qid}@mx.interop.test>"
+    assert bounce.message_id == re.search(rf"{qid}: message-id=(<[^>]+>)", "\n".join(MAILLOG)).group(1)
+    assert bounce.message_id.endswith(f".{qid}@mx.interop.test>")
     assert bounce.subject == "Undelivered Mail Returned to Sender"
     dsn = pf().records["dsn_recipients"]
     assert len(dsn) == 1
@@ -162,7 +163,10 @@ def test_postfix_bounce_and_its_dsn():
     assert d.diagnostic_code == "smtp; 550 5.1.1 <gone@example.net>: mailbox is gone"
     assert d.reporting_mta == "mx.interop.test"
     # joins the original message (swaks' Message-Id, first of the two ids Postfix logged)
-    orig_ids = [re.search(r"message-id=(<[^>]+>)", x).group(1) for x in MAILLOG if "C4E3620E543: message-id=" in x]
+    orig_qid = next(re.search(r": ([0-9A-F]+): sender non-delivery", x).group(1) for x in MAILLOG
+                    if "non-delivery notification" in x)
+    orig_ids = [re.search(r"message-id=(<[^>]+>)", x).group(1) for x in MAILLOG if f"{orig_qid}: message-id=" in x]
+    assert orig_ids[1] == "<bounce.1@example.org>"
     assert d.original_message_id == orig_ids[0]
     m = next(m for m in pf().records["mime_messages"] if m.is_dsn)
     assert m.content_type == "multipart/report" and m.size == CATCHALL[-1]["size"]
