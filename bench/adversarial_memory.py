@@ -78,8 +78,11 @@ def run(capture: str, command: str, jobs: int, out_dir: str) -> dict:
     args = [command, capture, "--jobs", str(jobs)]
     if command == "report":
         args += ["-o", os.path.join(out_dir, "adversarial-report.html")]
-    elif command == "export":
+    elif command in ("export", "export-stream"):
+        args[0] = "export"
         args += ["-o", os.path.join(out_dir, "adversarial-tables"), "--format", "parquet"]
+        if command == "export-stream":
+            args.append("--stream")     # finished rows written during the pass (flat memory)
     code = "import sys; from dissect.cli.main import main; sys.argv = ['dissect'] + sys.argv[1:]; main()"
     t0 = time.time()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -116,7 +119,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", default="1G", help="adversarial capture size (default 1G)")
     ap.add_argument("--budget-mb", type=float, default=2048, help="peak RSS budget in MiB (default 2048)")
-    ap.add_argument("--command", default="summary", choices=("summary", "flows", "export", "report"))
+    ap.add_argument("--command", default="summary", choices=("summary", "flows", "export", "export-stream", "report"))
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (the peak is summed over them)")
     ap.add_argument("--capture", default=None, help="use this capture instead of generating one")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
