@@ -106,11 +106,11 @@ _TRIAL = {"informUser": {"auth_protocol": "SHA", "priv_protocol": "AES"},
           "trapUser": {"auth_protocol": "MD5", "priv_protocol": "DES"}}
 
 
-def _uat_args() -> list[str]:
-    if not KEYS.exists():
+def _uat_args(keys: Path | None = KEYS) -> list[str]:
+    if keys is None or not keys.exists():
         return []
     args = []
-    for u in tomllib.loads(KEYS.read_text()).get("user", []):
+    for u in tomllib.loads(keys.read_text()).get("user", []):
         if "auth_password" not in u:
             continue
         u = {**_TRIAL.get(u["name"], {}), **u}
@@ -123,10 +123,38 @@ def _uat_args() -> list[str]:
     return args
 
 
+# v3 users of tests/data/interop/pysnmp-netsnmp.pcap (its README: pysnmp agent and notifier)
+INTEROP_USERS = """
+[[user]]
+name = "pyAgentUser"
+auth_protocol = "SHA256"
+auth_password = "pyAgentAuth1"
+priv_protocol = "AES"
+priv_password = "pyAgentPriv1"
+
+[[user]]
+name = "pyTrapUser"
+auth_protocol = "SHA"
+auth_password = "pyTrapAuth1"
+priv_protocol = "AES"
+priv_password = "pyTrapPriv1"
+"""
+
+
+def _keys_for(path: Path) -> Path | None:
+    if path.name == "pysnmp-netsnmp.pcap":
+        k = Path(tempfile.gettempdir()) / "tsdiff-interop-keys.toml"
+        k.write_text(INTEROP_USERS)
+        return k
+    if "snmp" in path.parts and KEYS.exists():
+        return KEYS
+    return None
+
+
 @lru_cache(maxsize=None)
 def ours(path: Path):
-    kw = {"snmp_keys": KEYS} if "snmp" in path.parts and KEYS.exists() else {}
-    return dissect.analyze([str(path)], **kw)
+    k = _keys_for(path)
+    return dissect.analyze([str(path)], **({"snmp_keys": k} if k else {}))
 
 
 _STD = {"http": {80, 8080}, "smtp": {25, 587}, "snmp": {161, 162}}
@@ -147,7 +175,7 @@ def _decode_as(a) -> list[str]:
 def run_tshark(path: Path) -> dict:
     a = ours(path)
     tmp = Path(tempfile.mkdtemp(prefix="tsdiff-"))
-    uat = _uat_args() if any(fl.service == "snmp" and fl.proto == "udp" or fl.service == "snmp"
+    uat = _uat_args(_keys_for(path)) if any(fl.service == "snmp" and fl.proto == "udp" or fl.service == "snmp"
                              for fl in a.records.get("flows", [])) else []
     args = [TSHARK, "-n", "-r", str(path), *(_decode_as(a)), *uat,
             "--export-objects", f"http,{tmp / 'http'}", "--export-objects", f"imf,{tmp / 'imf'}",
