@@ -221,7 +221,7 @@ class LiveSession:
             from dissect.spill import TableSpiller
 
             self.streamer = TableSpiller(export, "parquet", show_secrets=bool(options.show_secrets),
-                                         min_rows=int(options.caps.stream_rows))
+                                         min_rows=int(options.stream_rows))
         self.started = time.monotonic()
         self.packets = 0
         self.bytes = 0

@@ -35,7 +35,6 @@ class Caps:
     ber_elements: int = 10_000
     oid_arcs: int = 128
     snmp_pending_requests: int = 65_536
-    stream_rows: int = 20_000                # with stream_dir: rows buffered before they are written out
     snmp_wordlist_words: int = 20_000        # --wordlist words tried by the SNMPv3 offline check (~1-10 ms each)
     http_pending: int = 1024                 # HTTP requests waiting for their responses per connection
 
@@ -67,3 +66,4 @@ class Options:
     progress: bool = False
     stream_dir: Path | None = None                            # stream finished rows to files here (flat memory)
     stream_format: str = "parquet"                            # parquet | csv | json (dissect.spill)
+    stream_rows: int = 20_000                                 # with stream_dir: rows buffered before they are written

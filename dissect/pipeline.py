@@ -128,7 +128,7 @@ class Pipeline:
 
             self.spill = TableSpiller(options.stream_dir, options.stream_format,
                                       show_secrets=bool(options.show_secrets),
-                                      min_rows=int(options.caps.stream_rows))
+                                      min_rows=int(options.stream_rows))
         self._decoder = None
         self._next_sweep = None
         self._tl_sec = None

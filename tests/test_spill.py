@@ -46,7 +46,7 @@ def test_streamed_tables_equal_in_memory_tables(tmp_path, fmt):
     spill.TableSpiller.drain = spy
     try:
         st = dissect.analyze(caps, snmp_keys=KEYS, stream_dir=tmp_path / "st", stream_format=fmt,
-                             caps={"stream_rows": 25})
+                             stream_rows=25)
     finally:
         spill.TableSpiller.drain = orig
     assert peak["drains"] >= 2, "rows must have been written out during the pass"
