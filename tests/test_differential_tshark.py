@@ -793,6 +793,10 @@ def test_the_comparison_sees_the_protocols():
     assert ("smtp", "mail_from") not in {(d[0], d[3]) for d in smtp_disagreements(smtp)}
     v3 = SAMPLES / "snmp" / "snmp-v3.pcap"
     assert any(r["snmp.decrypted_pdu"] and r["snmp.name"] for r in tshark_view(v3)["rows"])
+    py = INTEROP / "pysnmp-netsnmp.pcap"
+    if py.exists():
+        assert sum(1 for r in tshark_view(py)["rows"] if r["snmp.decrypted_pdu"] and r["snmp.name"]) >= 3
+        assert sum(p.privacy == "decrypted" for p in ours(py).records["snmp_pdus"]) >= 3
     meth = next(p for p in CAPTURES if _id(p) == "zeek/http/methods.pcap")
     assert any(d[3] == "version" and d[4] == "HTTP/0.9" for d in http_disagreements(meth))
 
