@@ -21,7 +21,6 @@ import base64
 import hashlib
 import re
 import tempfile
-from collections import deque
 from typing import Any
 
 from dissect.analyzer import ORIG, RESP, Analyzer, FlowContext
@@ -578,8 +577,10 @@ class HttpAnalyzer(Analyzer):
         self.body_bytes = int(getattr(opts, "http_body_bytes", 0) or 0)
         self.want_creds = bool(getattr(opts, "credentials", False))
         self.sides = (_Side(self, True), _Side(self, False))
-        self.txns: deque[_Txn] = deque()     # not yet emitted, in order
-        self.wait: deque[_Txn] = deque()     # requests waiting for their final response
+        # plain lists, not deques: an empty deque costs ~600 bytes and every flow has two; the
+        # queues are short (pipelining depth, capped by http_pending), so pop(0) stays cheap
+        self.txns: list[_Txn] = []           # not yet emitted, in order
+        self.wait: list[_Txn] = []           # requests waiting for their final response
         self.depth = 0
         self.gap_reported = False
         self.closed = False
@@ -909,7 +910,7 @@ class HttpAnalyzer(Analyzer):
         self._emit_headers(t, head, "request")
         self.wait.append(t)
         if len(self.wait) > self.caps.http_pending:
-            old = self.wait.popleft()
+            old = self.wait.pop(0)
             old.resp_done = True
             old.incomplete = True
             old.tag("no_response")
@@ -980,7 +981,7 @@ class HttpAnalyzer(Analyzer):
             t.tag("orphan_response")
             t.req_done = True
         else:
-            self.wait.popleft()
+            self.wait.pop(0)
         t.resp = head
         side.txn = t
         if t.first_resp_ts is None:
@@ -1120,7 +1121,7 @@ class HttpAnalyzer(Analyzer):
     def _flush(self) -> None:
         txns = self.txns
         while txns and txns[0].req_done and txns[0].resp_done:
-            self._emit(txns.popleft())
+            self._emit(txns.pop(0))
 
     def _emit(self, t: _Txn) -> None:
         ctx = self.ctx
