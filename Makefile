@@ -31,6 +31,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 venv: $(VENV)/.installed
+	@chmod 600 samples/snmp/keys.toml 2>/dev/null || true   # git keeps no 0600; a readable keys file is warned about
 
 demo: venv
 	@mkdir -p $(DEMO_OUT)

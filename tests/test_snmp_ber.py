@@ -379,6 +379,8 @@ def test_mutated_real_messages_never_raise(idx, edits):
 
 
 def test_every_real_message_decodes_cleanly():
+    if not CORPUS.is_dir():
+        pytest.skip(f"shared corpus absent at {CORPUS}: the 5 known-bad PROTOS messages live there")
     assert len(REAL) > 500
     bad = [raw for raw in REAL if decode_message(raw).error is not None]
     assert len(bad) == 5  # the PROTOS c06 bogus-tag cases, nothing else

@@ -90,7 +90,7 @@ def zeek_string(v: str | None) -> str:
 
 
 def zeek_baselines(capture_rel):
-    rows = list(csv.DictReader(open(CORPUS / "MANIFEST.tsv"), delimiter="\t"))
+    rows = list(csv.DictReader(open(corpus_path("MANIFEST.tsv")), delimiter="\t"))
     for r in rows:
         if r["local_name"] == capture_rel:
             return [x.split("=", 1)[1] for x in r["expected_outputs"].split(";") if x.startswith("zeek-btest-baseline=")]
