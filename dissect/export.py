@@ -6,7 +6,9 @@ a consumer always finds the same files), with the column names of ``docs/tables.
 * **Parquet** (pyarrow) keeps the schema: timestamps as ``timestamp[ns, tz=UTC]``, integers as
   nullable ``int64``, booleans as nullable ``bool``, lists as ``list<string>``, strings as
   ``string``, floats as ``double``. The column documentation goes into the field metadata.
-* **CSV**: ISO 8601 timestamps (UTC, ``Z``), lists joined with ``,``, missing values empty.
+* **CSV**: ISO 8601 timestamps (UTC, ``Z``), lists joined with ``,``, missing values empty; text
+  cells that would start a spreadsheet formula (``=``, ``+``, ``-``, ``@``, tab, CR) are prefixed
+  with ``'`` so that captured strings never run in the analyst's spreadsheet.
 * **JSON**: JSON lines (one object per row), ISO timestamps, lists as arrays, missing as null.
 
 Secrets (``col(..., secret=True)``) are masked unless ``show_secrets``.
@@ -59,15 +61,29 @@ def _iso(series):
     return s.where(series.notna(), None)
 
 
+#: a CSV cell starting with one of these runs as a formula when the file is opened in a spreadsheet
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(v):
+    """Captured text must not run in the analyst's spreadsheet (CSV injection): a cell that would
+    start a formula gets a leading apostrophe, the convention spreadsheets show as text."""
+    if isinstance(v, str) and v.startswith(_FORMULA_START):
+        return "'" + v
+    return v
+
+
 def _csv(cls, df, path: Path, append: bool = False) -> None:
     df = df.copy()
     for name, kind, _doc, _secret in columns(cls):
         if kind == "time":
             df[name] = _iso(df[name])
         elif kind == "list":
-            df[name] = df[name].map(lambda v: ",".join(str(x) for x in v) if v else "")
+            df[name] = df[name].map(lambda v: _defuse(",".join(str(x) for x in v)) if v else "")
         elif kind == "object":
-            df[name] = df[name].map(lambda v: "" if v is None else str(v))
+            df[name] = df[name].map(lambda v: "" if v is None else _defuse(str(v)))
+        elif kind == "str":
+            df[name] = df[name].map(_defuse, na_action="ignore")
     df.to_csv(path, index=False, mode="a" if append else "w", header=not append)
 
 

@@ -353,3 +353,26 @@ def test_auth_credentials_masked_unless_show_secrets(run_cli, cap, tmp_path):
         blob = b"".join(p.read_bytes() for p in d.rglob("*") if p.is_file()).decode("utf-8", "replace")
         assert "alice" in blob
         assert (PASSWORD in blob) is expect, show
+
+
+def test_csv_export_defuses_spreadsheet_formulas(tmp_path):
+    """Captured strings that would start a formula (=, +, -, @) are exported as text (leading ')."""
+    import csv
+
+    from dissect.export import export
+    from dissect.pipeline import Analysis, RunStats
+    from dissect.options import Options
+    from dissect.weird import Weird
+
+    rows = [Weird(ts=1.0, uid="C1", name="smtp_bad_reply", source="smtp", addl='=HYPERLINK("http://x","y")'),
+            Weird(ts=2.0, uid="C2", name="smtp_bad_reply", source="smtp", addl="@SUM(1+1)"),
+            Weird(ts=3.0, uid="C3", name="smtp_bad_reply", source="smtp", addl="plain text")]
+    a = Analysis({"weirds": rows}, [], RunStats(), Options())
+    export(a, tmp_path, "csv", tables=["weirds"])
+    with open(tmp_path / "weirds.csv", newline="") as fh:
+        got = [r["addl"] for r in csv.DictReader(fh)]
+    assert got == ["'=HYPERLINK(\"http://x\",\"y\")", "'@SUM(1+1)", "plain text"]
+    # Parquet keeps the exact value (no spreadsheet involved)
+    export(a, tmp_path, "parquet", tables=["weirds"])
+    import pandas as pd
+    assert list(pd.read_parquet(tmp_path / "weirds.parquet")["addl"])[0] == '=HYPERLINK("http://x","y")'
