@@ -415,6 +415,30 @@ class SmtpAnalyzer(Analyzer):
                     self._tls_wait_held += rest[:self._line_cap - len(self._tls_wait_held)]
                 return
 
+    def _line_at(self, d: int, buf: bytearray, data: bytes, pos: int, nl: int, ts: float) -> bytes | None:
+        """The line of direction ``d`` ending at ``data[nl]`` (with the start ``buf`` held from
+        earlier segments), without its CR; None when it is over the line cap (reported as a weird).
+        Both directions' framers share it."""
+        if buf:
+            if len(buf) + nl - pos > self._line_cap:
+                self.weird(W_LINE_LONG, ts, bytes(buf[:100]))
+                buf.clear()
+                return None
+            buf += data[pos:nl]
+            line = bytes(buf)
+            buf.clear()
+        else:
+            if nl - pos > self._line_cap:
+                self.weird(W_LINE_LONG, ts, data[pos:pos + 100])
+                return None
+            line = data[pos:nl]
+        if line.endswith(b"\r"):
+            return line[:-1]
+        if not self._bare_lf_seen[d]:
+            self._bare_lf_seen[d] = True
+            self.weird(W_BARE_LF, ts, line)
+        return line
+
     def _client_lines(self, data: bytes, pos: int, ts: float) -> int:
         n = len(data)
         while pos < n and self._cmode == _CMD:
@@ -434,27 +458,10 @@ class SmtpAnalyzer(Analyzer):
                     return n
                 self._cbuf += data[pos:]
                 return n
-            if self._cbuf:
-                if len(self._cbuf) + nl - pos > self._line_cap:
-                    self.weird(W_LINE_LONG, ts, bytes(self._cbuf[:100]))
-                    self._cbuf.clear()
-                    pos = nl + 1
-                    continue
-                self._cbuf += data[pos:nl]
-                line = bytes(self._cbuf)
-                self._cbuf.clear()
-            else:
-                if nl - pos > self._line_cap:
-                    self.weird(W_LINE_LONG, ts, data[pos:pos + 100])
-                    pos = nl + 1
-                    continue
-                line = data[pos:nl]
+            line = self._line_at(0, self._cbuf, data, pos, nl, ts)
             pos = nl + 1
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            elif not self._bare_lf_seen[0]:
-                self._bare_lf_seen[0] = True
-                self.weird(W_BARE_LF, ts, line)
+            if line is None:
+                continue
             self._command_line(line, ts)
         return pos
 
@@ -860,27 +867,10 @@ class SmtpAnalyzer(Analyzer):
                     return
                 self._sbuf += data[pos:]
                 return
-            if self._sbuf:
-                if len(self._sbuf) + nl - pos > self._line_cap:
-                    self.weird(W_LINE_LONG, ts, bytes(self._sbuf[:100]))
-                    self._sbuf.clear()
-                    pos = nl + 1
-                    continue
-                self._sbuf += data[pos:nl]
-                line = bytes(self._sbuf)
-                self._sbuf.clear()
-            else:
-                if nl - pos > self._line_cap:
-                    self.weird(W_LINE_LONG, ts, data[pos:pos + 100])
-                    pos = nl + 1
-                    continue
-                line = data[pos:nl]
+            line = self._line_at(1, self._sbuf, data, pos, nl, ts)
             pos = nl + 1
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            elif not self._bare_lf_seen[1]:
-                self._bare_lf_seen[1] = True
-                self.weird(W_BARE_LF, ts, line)
+            if line is None:
+                continue
             self._reply_line(line, ts)
             if self._stls and pos < n:
                 self.s_tls_bytes += n - pos
