@@ -27,7 +27,7 @@ from __future__ import annotations
 import struct
 from math import inf
 
-from dissect.io.stream import CaptureInfo, Source
+from dissect.io.stream import CaptureInfo, Source, refill
 
 __all__ = ["walk_pcapng"]
 
@@ -237,19 +237,10 @@ def walk_pcapng(src: Source, buf: bytes, info: CaptureInfo, weird):
             packets = nbytes = 0
             tmin = inf
             tmax = -inf
-            rest = buf[off:]
-            parts = [rest]
-            have = len(rest)
-            while have < need:
-                c = read(chunk if need - have < chunk else need - have)
-                if not c:
-                    break
-                parts.append(c)
-                have += len(c)
-            buf = b"".join(parts) if len(parts) > 1 else rest
+            buf, complete = refill(buf, off, need, read, chunk)
             off = 0
             n = len(buf)
-            if have < need:
+            if not complete:
                 if n:
                     info.truncated = True
                     why = f" ({src.error})" if src.error else ""

@@ -194,6 +194,22 @@ class Source:
         self._closers = []
 
 
+def refill(buf: bytes, off: int, need: int, read, chunk: int) -> tuple[bytes, bool]:
+    """The unread tail ``buf[off:]`` followed by reads until it holds ``need`` bytes (reading
+    ``chunk`` at a time, more when one record is larger). Returns the new buffer and whether it
+    reached ``need`` (False: end of input). Both record walkers (pcap, pcapng) refill with it."""
+    rest = buf[off:]
+    parts = [rest]
+    have = len(rest)
+    while have < need:
+        c = read(chunk if need - have < chunk else need - have)
+        if not c:
+            break
+        parts.append(c)
+        have += len(c)
+    return (b"".join(parts) if len(parts) > 1 else rest), have >= need
+
+
 def _eof(n):
     return b""
 
