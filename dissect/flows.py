@@ -620,6 +620,9 @@ class FlowTable:
                 self._fail(flow, e, end_ts)
             flow.analyzer = None
         self.emit(self.record(flow, reason))
+        # Reassembler.flow -> flow -> rs is a reference cycle: break it so an ended flow is freed by
+        # reference counting at once (with ~100k flows the cyclic GC's passes cost ~30% of a run)
+        flow.rs = None
 
     def record(self, flow: Flow, reason: str) -> FlowRecord:
         if flow.rs is not None:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Iterator
 
+from dissect import gctune
 from dissect.analyzer import protocols
 from dissect.detect import Detector
 from dissect.errors import CaptureError
@@ -216,6 +217,7 @@ class Pipeline:
         spk = sby = 0
         every = 2048 if progress is not None else 1 << 62
         tick = n + every
+        gc_saved = gctune.enter()
         try:
             for ts, lt, data, wl in frames:
                 n += 1
@@ -248,6 +250,7 @@ class Pipeline:
                     progress(every, n, nbytes)
                     tick = n + every
         finally:
+            gctune.leave(gc_saved)
             if spk:
                 b = tl.get(sec)
                 if b is None:
@@ -498,17 +501,21 @@ def analyze(paths, options: Options | None = None, progress: bool = False, *,
     bar = None
     if progress:
         bar = _Progress(paths)
+    gc_saved = gctune.enter()
     try:
-        pipe.run(frames, bar.advance if bar is not None else None)
-    except PermissionError as e:
-        raise CaptureError(f"{e.filename or paths[0]}: permission denied") from None
+        try:
+            pipe.run(frames, bar.advance if bar is not None else None)
+        except PermissionError as e:
+            raise CaptureError(f"{e.filename or paths[0]}: permission denied") from None
+        finally:
+            if bar is not None:
+                bar.close()
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+        return pipe.finish()
     finally:
-        if bar is not None:
-            bar.close()
-        close = getattr(frames, "close", None)
-        if close is not None:
-            close()
-    return pipe.finish()
+        gctune.leave(gc_saved)
 
 
 class _Progress:

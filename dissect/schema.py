@@ -33,6 +33,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable
 
+from dissect import gctune
+
 __all__ = ["col", "record", "Record", "columns", "to_frame", "table_types", "register_table",
            "schema_markdown"]
 
@@ -150,6 +152,14 @@ def to_frame(cls: type, rows: Iterable[Any], *, show_secrets: bool = True):
     import numpy as np
     import pandas as pd
 
+    gc_saved = gctune.enter()
+    try:
+        return _to_frame(cls, rows, show_secrets, np, pd)
+    finally:
+        gctune.leave(gc_saved)
+
+
+def _to_frame(cls, rows, show_secrets, np, pd):
     cols = columns(cls)
     names = [c[0] for c in cols]
     rows = list(rows)

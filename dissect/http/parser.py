@@ -163,8 +163,11 @@ class _Body:
         return self.sha.hexdigest()
 
     def finish(self) -> None:
-        if self.chain is not None and not self.gapped:
-            self.chain.finish()
+        ch = self.chain
+        if ch is not None:
+            if not self.gapped:
+                ch.finish()
+            ch.sink = None      # chain.sink is self._out: break the cycle (freed without the GC)
 
     def chunks(self):
         """The kept decoded body as an iterator of chunks (streamed from the spool file)."""
@@ -671,6 +674,8 @@ class HttpAnalyzer(Analyzer):
                 t.incomplete = True
             t.req_done = t.resp_done = True
         self._flush()
+        for side in self.sides:     # side.an -> self is a reference cycle: break it, so the flow's
+            side.an = None          # objects go with reference counting, not the cyclic GC
 
     # -- helpers -------------------------------------------------------------------------------
     def _mark_gap(self, side: _Side) -> None:
