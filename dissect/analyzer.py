@@ -14,7 +14,25 @@ and the tests re-raise).
 
 A :class:`Protocol` describes one analyzer family to the flow table: its name (the ``service``
 column), well-known ports, a content probe, the factory, and an optional ``finalize`` that turns
-all of a run's records into cross-flow tables (e.g. the SNMP community audit).
+a run's records into cross-flow tables at the end (e.g. the SNMP community audit).
+
+Cross-flow tables over a long run should not need the rows themselves at the end: a protocol
+names the tables it aggregates in ``observes`` and gets their rows through
+``observe(shared, table, rows)`` as they leave the pipeline, each row exactly once per run
+whatever the run mode, then ``finalize`` reads its aggregate (kept in ``shared``):
+
+* in memory (:func:`dissect.analyze`, ``dissect live``): :meth:`~dissect.pipeline.Pipeline.finish`
+  observes every row once the flows have ended (before the canonical renumbering of ``dissect.order``);
+* streamed (``export --stream``, ``live --stream-tables``): the spiller observes each batch it
+  writes and drops (:meth:`dissect.spill.TableSpiller.drain`), ``finish`` the rest;
+* parallel (``--jobs``, ``--engine dask``): the workers do not observe; the parent observes the
+  merged records (canonical order and numbering) once, then runs ``finalize``.
+
+Batches can come in any order (production order when streamed, canonical order otherwise), and
+``pdu_index``-like row ids use one numbering within a run. ``finalize`` then receives the records
+*without* the observed tables; whoever calls it with observed tables in ``records_by_table`` (a
+live snapshot) means rows not observed yet, and the protocol must not keep them (the run observes
+them later).
 """
 
 from __future__ import annotations
@@ -110,8 +128,13 @@ class Protocol:
     make_shared: Callable[[Any], Any] | None = None    # per-run shared state from Options
     # finalize(shared, records_by_table: dict[str, list]) -> iterable of extra records
     finalize: Callable[[Any, dict[str, list]], Iterable[Any]] | None = None
-    # the tables finalize reads (live --stream-tables keeps only these in memory until the end)
+    # the tables finalize reads row by row at the end (streamed runs keep only these in memory
+    # until then: prefer ``observe``)
     finalize_reads: tuple[str, ...] = ()
+    # observe(shared, table_name, rows): each row of the tables in ``observes`` exactly once per
+    # run, in batches, as the rows leave the pipeline (see the module docstring); nothing returned
+    observe: Callable[[Any, str, list], None] | None = None
+    observes: tuple[str, ...] = ()
     # merge_shared([shared of each worker]) -> one shared state for finalize (parallel runs; also
     # called with a one-element list in single-process runs, to put the state in canonical order)
     merge_shared: Callable[[list], Any] | None = None

@@ -36,6 +36,9 @@ class Caps:
     oid_arcs: int = 128
     snmp_pending_requests: int = 65_536
     snmp_wordlist_words: int = 20_000        # --wordlist words tried by the SNMPv3 offline check (~1-10 ms each)
+    snmp_audit_keys: int = 50_000            # entries per SNMP audit table (community x agent, manager, v3 user...)
+    snmp_audit_hosts: int = 1_000            # hosts, communities or user names listed per SNMP audit finding
+    snmp_audit_pending: int = 65_536         # SNMP requests waiting in the audit for their answer's row
     http_pending: int = 1024                 # HTTP requests waiting for their responses per connection
 
     @classmethod

@@ -250,6 +250,7 @@ def merge_results(results: list[ShardResult], options: Options | None = None, **
             continue
         merge = getattr(proto, "merge_shared", None)
         parent.shared[name] = merge(got) if merge is not None else got[0]
+    parent.observe(records)     # the workers do not observe: the merged rows, once, canonical ids
     parent.finalize(records)
 
     w0 = results[0].stats
@@ -304,8 +305,9 @@ def effective_jobs(paths, jobs: int | None, options: Options | None = None,
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = [os.fspath(p) for p in paths]
-    if "-" in paths or follow or (options is not None and getattr(options, "extract_dir", None)):
-        return 1
+    if "-" in paths or follow or (options is not None and (getattr(options, "extract_dir", None)
+                                                           or getattr(options, "stream_dir", None))):
+        return 1    # streamed tables: one writer, and the rows observed as they are written
     if jobs is None:
         if _input_bytes(paths) < PARALLEL_MIN_BYTES:
             return 1

@@ -135,6 +135,8 @@ class Pipeline:
         self._tl_sec = None
         self._tl = [0, 0]
         self._finished = False
+        self._handed_out = False      # records left during the pass (take_records): keep their row ids
+        self._late: list = []         # weirds of failed observe hooks (added at finalize)
 
     # -- input -----------------------------------------------------------------------------
     @property
@@ -277,10 +279,35 @@ class Pipeline:
         self._sweep(now)
 
     def take_records(self) -> dict[str, list]:
-        """Records produced so far, by table, removed from the pipeline (live streaming)."""
+        """Records produced so far, by table, removed from the pipeline (live streaming).
+
+        The caller observes them (:meth:`observe`) when they leave for good (the spiller does)."""
         out = _group(self.sink)
         self.sink.clear()
+        if out:
+            self._handed_out = True
         return out
+
+    def observe(self, records: dict[str, list]) -> None:
+        """Hand rows to the protocols that aggregate them (``Protocol.observe``/``observes``).
+
+        Each row of a run must be observed exactly once: the spiller observes what it drains,
+        :meth:`finish` the rest, :func:`dissect.parallel.merge_results` the merged records."""
+        for name, proto in self.detector.protos.items():
+            fn = getattr(proto, "observe", None)
+            if fn is None:
+                continue
+            for table in getattr(proto, "observes", ()) or ():
+                rows = records.get(table)
+                if not rows:
+                    continue
+                try:
+                    fn(self.shared.get(name), table, rows)
+                except Exception as e:
+                    if self.options.strict:
+                        raise
+                    self._late.append(Weird(ts=self.stats.last_ts or 0.0, uid=None, name="analyzer_exception",
+                                            source=name, addl=f"{name} observe: {type(e).__name__}: {e}"[:200]))
 
     # -- end -------------------------------------------------------------------------------
     def finish(self, end_ts: float | None = None) -> "Analysis":
@@ -292,8 +319,15 @@ class Pipeline:
 
         if self.spill is not None:
             self.spill.restore(self)       # rows a finalize reads were set aside while streaming
-        # canonical table order (dissect.order): the same rows in the same order with any --jobs
-        records = canonical([self.collect(end_ts)])
+        records = self.collect(end_ts)
+        # the rows not observed yet (all of them, unless streamed), with the row ids they were
+        # produced with: the ids the streamed rows had too
+        self.observe(records)
+        if not self._handed_out:
+            # canonical table order (dissect.order): the same rows in the same order with any
+            # --jobs. Not when rows already left during the pass (streamed): renumbering the rest
+            # alone would give row ids (snmp_pdus.pdu_index) that were already written
+            records = canonical([records])
         self.finalize(records)
         self._fill_stats(records)
         if self.spill is None:
@@ -320,15 +354,23 @@ class Pipeline:
         return records
 
     def finalize(self, records: dict[str, list]) -> None:
-        """Cross-flow tables (``Protocol.finalize``) from the records and the (merged) shared state."""
+        """Cross-flow tables (``Protocol.finalize``) from the records and the (merged) shared state.
+
+        The rows of the tables a protocol observes must have been observed (:meth:`observe`);
+        its ``finalize`` gets the other tables only."""
+        if self._late:
+            records.setdefault("weirds", []).extend(self._late)
+            self._late = []
         for name, proto in self.detector.protos.items():
             merge = getattr(proto, "merge_shared", None)
             if merge is not None and name in self.shared:
                 self.shared[name] = merge([self.shared[name]])   # canonical form, as after a merge
             if proto.finalize is None:
                 continue
+            seen = getattr(proto, "observes", ()) or ()
+            view = {t: v for t, v in records.items() if t not in seen} if seen else records
             try:
-                extra = list(proto.finalize(self.shared.get(name), records) or ())
+                extra = list(proto.finalize(self.shared.get(name), view) or ())
             except Exception as e:
                 if self.options.strict:
                     raise

@@ -3,11 +3,14 @@
 With ``Options.stream_dir`` set, the pipeline hands its finished rows (flows that ended,
 transactions, PDUs...) to a :class:`TableSpiller` every ``min_rows`` rows; the spiller appends
 them to one file per table (Parquet row groups, CSV or JSON lines, the same schema and columns as
-``dissect export``) and drops them from memory. Rows that a protocol's ``finalize`` reads at the
-end (``Protocol.finalize_reads``: the SNMP audit reads ``snmp_pdus``) are set aside until then.
+``dissect export``) and drops them from memory. Before a batch is dropped, the protocols that
+aggregate a table (``Protocol.observe``: the SNMP audit observes ``snmp_pdus``) see its rows, once;
+rows that a protocol's ``finalize`` reads at the end (``Protocol.finalize_reads``; none today) are
+set aside until then instead.
 
 Used by ``dissect export --stream`` and ``dissect live --stream-tables``. Rows come out in the order
-they were produced, not in the canonical order of an in-memory run.
+they were produced, not in the canonical order of an in-memory run, and keep the row ids they were
+produced with (``snmp_pdus.pdu_index``: unique, in the order the PDUs were decoded).
 """
 
 from __future__ import annotations
@@ -71,7 +74,10 @@ class TableSpiller:
         if not final and len(pipeline.sink) < self.min_rows:
             return
         keep = self.kept_tables(pipeline)
-        for table, rows in pipeline.take_records().items():
+        taken = pipeline.take_records()
+        # the rows that leave for good are observed now (kept ones when finish() gets them back)
+        pipeline.observe({t: rows for t, rows in taken.items() if t not in keep})
+        for table, rows in taken.items():
             if table in keep:
                 self.kept.setdefault(table, []).extend(rows)
             elif rows:

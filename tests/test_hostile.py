@@ -464,6 +464,34 @@ def test_stream_rows_bounds_rows_in_memory():
 
 
 #: cap -> (test function, the weird its hit must produce; None: not an anomaly, checked otherwise)
+
+def cap_snmp_audit_keys():
+    a = _analyze_file(SNMP_AUDIT, caps={"snmp_audit_keys": 2})
+    assert len([f for f in a.records["snmp_findings"] if f.kind.endswith("_community")]) == 2
+    return [w.name for w in a.records["weirds"]]
+
+
+def cap_snmp_audit_hosts():
+    a = _analyze_file(SNMP_AUDIT, caps={"snmp_audit_hosts": 2})
+    (scan,) = [f for f in a.records["snmp_findings"] if f.kind == "community_scan"]
+    assert len(scan.agents) == 2 and "at least" not in scan.evidence    # counted past the listing cap
+    return [w.name for w in a.records["weirds"]]
+
+
+def cap_snmp_audit_pending():
+    a = _analyze_file(SNMP_AUDIT, caps={"snmp_audit_pending": 0})
+    return [w.name for w in a.records["weirds"]]
+
+
+def _analyze_file(path, **kw):
+    import dissect
+    if not path.exists():
+        pytest.skip(f"sample {path.name} missing")
+    return dissect.analyze([str(path)], **kw)
+
+
+SNMP_AUDIT = ROOT / "samples" / "snmp-audit" / "snmp-audit.pcap"
+
 CAP_WEIRDS = {
     "max_flows": (cap_max_flows, "flow_cap_evicted"),
     "flow_idle_timeout": (cap_flow_idle_timeout, None),
@@ -490,6 +518,9 @@ CAP_WEIRDS = {
     "snmp_pending_requests": (cap_snmp_pending_requests, "snmp_pending_cap"),
     "snmp_wordlist_words": (cap_snmp_wordlist_words, "snmp_wordlist_cap"),
     "http_pending": (cap_http_pending, "http_pending_cap"),
+    "snmp_audit_keys": (cap_snmp_audit_keys, "snmp_audit_key_cap"),
+    "snmp_audit_hosts": (cap_snmp_audit_hosts, "snmp_audit_host_cap"),
+    "snmp_audit_pending": (cap_snmp_audit_pending, "snmp_audit_pending_cap"),
 }
 
 

@@ -16,6 +16,7 @@ from dissect.snmp.records import SnmpPdu, SnmpVarbind
 
 _record_types: tuple = (SnmpPdu, SnmpVarbind)
 _finalize = None
+_observe = None
 try:  # the community/v3 audit (another module; optional until it lands)
     _audit = importlib.import_module("dissect.snmp.audit")
 except ModuleNotFoundError as _e:  # pragma: no cover - only while the audit is not written
@@ -24,6 +25,7 @@ except ModuleNotFoundError as _e:  # pragma: no cover - only while the audit is 
     _audit = None
 if _audit is not None:
     _finalize = getattr(_audit, "finalize", None)
+    _observe = getattr(_audit, "observe", None)
     _record_types += tuple(getattr(_audit, "RECORD_TYPES", ()))
 
 PROTOCOL = Protocol(
@@ -35,7 +37,9 @@ PROTOCOL = Protocol(
     record_types=_record_types,
     make_shared=make_shared,
     finalize=_finalize,
-    finalize_reads=("snmp_pdus",),   # the audit reads the PDUs only
+    # the audit aggregates the PDUs as they leave the pipeline (nothing kept until the end)
+    observe=_observe,
+    observes=("snmp_pdus",) if _observe is not None else (),
     merge_shared=merge_shared,
 )
 

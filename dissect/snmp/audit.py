@@ -1,4 +1,10 @@
-"""The SNMP security audit: ``snmp_findings`` from a run's SNMP records (``Protocol.finalize``).
+"""The SNMP security audit: ``snmp_findings`` from a run's SNMP records, incrementally.
+
+Every ``snmp_pdus`` row goes once through :func:`observe` (``Protocol.observe``) into the run's
+:class:`AuditState`, which keeps bounded aggregates only (per community/agent/manager/user/engine;
+see its docstring for the caps), so that memory stays flat however long the capture is, in memory,
+streamed (``--stream``), parallel and Dask runs alike; :func:`finalize` (``Protocol.finalize``) turns
+the aggregates into findings at the end.
 
 Findings (``kind``), each with a severity, the hosts involved, counts, first/last seen and evidence:
 
@@ -26,9 +32,12 @@ every (user, engine) still unsolved: its cost grows with words x hashes, not wit
 
 from __future__ import annotations
 
+import copy
+from bisect import insort
 from collections import defaultdict
 from dataclasses import dataclass
 from importlib import resources
+from math import inf
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -36,7 +45,7 @@ from dissect.schema import col, record
 from dissect.snmp import usm
 from dissect.weird import Weird, declare
 
-__all__ = ["SnmpFinding", "RECORD_TYPES", "finalize", "load_wordlist", "builtin_wordlist",
+__all__ = ["SnmpFinding", "RECORD_TYPES", "AuditState", "observe", "finalize", "load_wordlist", "builtin_wordlist",
            "hashcat_lines", "crack", "SEVERITIES", "AUTH_FAILURE_TRAP_OID"]
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -179,57 +188,207 @@ def _text(b: bytes | str | None) -> str:
         return "0x" + b.hex()
 
 
-# ---------------------------------------------------------------------- helpers
+# ---------------------------------------------------------------------- incremental audit state
+#
+# The audit is computed from aggregates, never from the whole snmp_pdus table: ``observe`` feeds
+# every row once to the run's :class:`AuditState` (in batches: the streaming spiller hands over
+# what it drains, :meth:`dissect.pipeline.Pipeline.finish` the rest, the parallel merge the merged
+# rows), and ``finalize`` turns the aggregates into findings.
+#
+# Order independence: wherever the findings depend on an order (the order of the findings of one
+# kind, of the hosts of a finding, of its evidence flows and ids, of the communities tried as v3
+# passwords...), that order is the order of the rows in an in-memory run (the canonical order,
+# ``dissect.order``): the first row that brought an item is the one with the smallest key
+# ``(ts, uid, pdu_index)``, and the state keeps, for every item, the smallest key that brought
+# it. Batches may therefore come in any order (the streaming spiller's production order, the
+# canonical order, a request after its answer...) and give the same findings, as long as the rows
+# of one run use one numbering of ``pdu_index`` (production numbering, or the canonical one).
+
+UIDS_KEPT = 64                     # evidence flows remembered per finding (3 shown, +N counted)
+IDS_KEPT = 8                       # evidence request ids / msgIDs remembered per finding (5 shown)
+WORDS_KEPT = 2 * MAX_CAPTURE_WORDS  # communities kept for the v3 check (each gives >= 1/2 word)
+
+W_KEY_CAP = declare("snmp_audit_key_cap", "The SNMP audit hit caps.snmp_audit_keys entries in one of its "
+                    "tables (communities x agents, managers, v3 users...); further ones were not audited",
+                    "warning")
+W_HOST_CAP = declare("snmp_audit_host_cap", "An SNMP audit finding hit caps.snmp_audit_hosts hosts, "
+                     "communities or user names; further ones were not listed and such counts are lower "
+                     "bounds", "info")
+W_PENDING_AUDIT_CAP = declare("snmp_audit_pending_cap", "More than caps.snmp_audit_pending SNMP requests "
+                              "waited for their answer's row in the audit; the oldest was audited alone",
+                              "warning")
+
+_REQ_TYPES = frozenset(("get", "getnext", "getbulk", "set", "inform"))
+_TRAP_TYPES = frozenset(("trap", "trapv2"))
+_ANSWER_TYPES = frozenset(("response", "report"))
+
+
+class _Ord:
+    """Items in the order of their smallest key, at most ``cap`` of them (those of smallest key).
+
+    ``hits``: a one-element list counting the items that did not fit (None: not a cap, silent)."""
+
+    __slots__ = ("d", "cap", "mx", "hits")
+
+    def __init__(self, cap: int, hits: list | None = None):
+        self.d: dict = {}
+        self.cap = cap
+        self.mx: tuple | None = None      # (key, item) of the largest key once full; None: unknown
+        self.hits = hits
+
+    def add(self, item, k) -> None:
+        d = self.d
+        cur = d.get(item)
+        if cur is not None:
+            if k < cur:
+                d[item] = k
+                if self.mx is not None and self.mx[1] == item:
+                    self.mx = None
+            return
+        if len(d) < self.cap:
+            d[item] = k
+            mx = self.mx
+            if mx is not None and k > mx[0]:
+                self.mx = (k, item)
+            return
+        if self.hits is not None:
+            self.hits[0] += 1
+        if not d:
+            return
+        mx = self.mx
+        if mx is None:
+            it = max(d, key=d.__getitem__)
+            mx = self.mx = (d[it], it)
+        if k < mx[0]:             # rows out of order: this item came earlier than the last kept
+            del d[mx[1]]
+            d[item] = k
+            self.mx = None
+
+    def items(self) -> list:
+        d = self.d
+        return sorted(d, key=d.__getitem__)
+
+    def __len__(self) -> int:
+        return len(self.d)
+
+
+def _cadd(s: dict, item, cap: int, hits: list) -> None:
+    """Add to a counting set (order irrelevant) of at most ``cap`` items."""
+    if item not in s:
+        if len(s) >= cap:
+            hits[0] += 1
+        else:
+            s[item] = None
+
+
+def _evidence(head: str, extra: list, uids: list, ids: list) -> str:
+    parts = [head] if head else []
+    for k, v in extra:
+        parts.append(f"{v} {k}")
+    if uids:
+        more = f" (+{len(uids) - 3})" if len(uids) > 3 else ""
+        parts.append("flows " + ",".join(uids[:3]) + more)
+    if ids:
+        parts.append("ids " + ",".join(str(i) for i in ids[:5]) + (" ..." if len(ids) > 5 else ""))
+    return "; ".join(parts)
+
 
 class _Acc:
-    """Accumulates one finding's hosts, counts, times and evidence."""
+    """One finding's hosts, counts, times and evidence."""
 
-    __slots__ = ("agents", "managers", "count", "first", "last", "uids", "ids", "extra")
+    __slots__ = ("agents", "managers", "count", "k0", "last", "uids", "ids", "extra")
 
-    def __init__(self):
-        self.agents: dict[str, None] = {}
-        self.managers: dict[str, None] = {}
+    def __init__(self, hosts: int, hits: list):
+        self.agents = _Ord(hosts, hits)
+        self.managers = _Ord(hosts, hits)
         self.count = 0
-        self.first: float | None = None
+        self.k0: tuple | None = None      # smallest key: (first ts, uid, pdu_index)
         self.last: float | None = None
-        self.uids: dict[str, None] = {}
-        self.ids: list[int] = []
-        self.extra: dict[str, int] = defaultdict(int)
+        self.uids = _Ord(UIDS_KEPT)
+        self.ids: list[tuple] = []        # (key, id), the IDS_KEPT smallest keys, sorted
+        self.extra: dict | None = None    # name -> [count, smallest key]
 
-    def add(self, r: Any, agent: str | None, manager: str | None, rid: int | None = None) -> None:
+    def add(self, r: Any, k: tuple, agent: str | None, manager: str | None, rid: int | None = None) -> None:
         self.count += 1
+        if self.k0 is None or k < self.k0:
+            self.k0 = k
         ts = r.ts
-        if self.first is None or ts < self.first:
-            self.first = ts
         if self.last is None or ts > self.last:
             self.last = ts
         if agent:
-            self.agents[agent] = None
+            self.agents.add(agent, k)
         if manager:
-            self.managers[manager] = None
-        if r.uid and len(self.uids) < 64:
-            self.uids[r.uid] = None
-        if rid is not None and len(self.ids) < 8:
-            self.ids.append(rid)
+            self.managers.add(manager, k)
+        if r.uid:
+            self.uids.add(r.uid, k)
+        if rid is not None:
+            ids = self.ids
+            if len(ids) < IDS_KEPT:
+                insort(ids, (k, rid))
+            elif k < ids[-1][0]:
+                insort(ids, (k, rid))
+                ids.pop()
+
+    def count_extra(self, name: str, k: tuple, cap: int, hits: list) -> None:
+        ex = self.extra
+        if ex is None:
+            ex = self.extra = {}
+        cur = ex.get(name)
+        if cur is None:
+            if len(ex) >= cap:
+                hits[0] += 1
+                return
+            ex[name] = [1, k]
+        else:
+            cur[0] += 1
+            if k < cur[1]:
+                cur[1] = k
+
+    @property
+    def first(self) -> float | None:
+        return None if self.k0 is None else self.k0[0]
 
     def evidence(self, head: str = "") -> str:
-        parts = [head] if head else []
-        for k, v in self.extra.items():
-            parts.append(f"{v} {k}")
-        uids = list(self.uids)
-        if uids:
-            more = f" (+{len(uids) - 3})" if len(uids) > 3 else ""
-            parts.append("flows " + ",".join(uids[:3]) + more)
-        if self.ids:
-            parts.append("ids " + ",".join(str(i) for i in self.ids[:5]) + (" ..." if len(self.ids) > 5 else ""))
-        return "; ".join(parts)
+        extra = [(n, v[0]) for n, v in sorted(self.extra.items(), key=lambda kv: kv[1][1])] if self.extra else []
+        return _evidence(head, extra, self.uids.items(), [i for _k, i in self.ids])
 
     def finding(self, severity: str, kind: str, subject: str | None, evidence: str,
                 verdict: str | None = None, password: str | None = None) -> SnmpFinding:
         return SnmpFinding(severity=severity, kind=kind, subject=subject, verdict=verdict,
-                           agents=tuple(self.agents), managers=tuple(self.managers), count=self.count,
-                           first_seen=self.first, last_seen=self.last, evidence=evidence,
-                           password=password)
+                           agents=tuple(self.agents.items()), managers=tuple(self.managers.items()),
+                           count=self.count, first_seen=self.first, last_seen=self.last,
+                           evidence=evidence, password=password)
+
+
+class _Per:
+    """One community at one agent."""
+    __slots__ = ("acc", "req", "ans", "notif", "rej_err")
+
+    def __init__(self, acc: _Acc):
+        self.acc = acc
+        self.req = self.ans = self.notif = self.rej_err = 0
+
+
+class _Manager:
+    """One manager's requests (community scans)."""
+    __slots__ = ("coms", "agents", "req", "ans", "acc", "ok_coms")
+
+    def __init__(self, acc: _Acc, hosts: int, hits: list):
+        self.coms: dict = {}
+        self.agents: dict = {}
+        self.req = self.ans = 0
+        self.acc = acc
+        self.ok_coms = _Ord(hosts, hits)
+
+
+class _Level:
+    """One v3 user at one agent at a security level without privacy or authentication."""
+    __slots__ = ("acc", "req", "ok", "rep", "nrep", "denied")
+
+    def __init__(self, acc: _Acc, hosts: int, hits: list):
+        self.acc = acc
+        self.req = self.ok = self.nrep = self.denied = 0
+        self.rep = _Ord(hosts, hits)
 
 
 def _is_auth_failure_trap(r: Any) -> bool:
@@ -237,264 +396,467 @@ def _is_auth_failure_trap(r: Any) -> bool:
         r.generic_trap == "authenticationFailure" or r.trap_oid == AUTH_FAILURE_TRAP_OID)
 
 
-# ---------------------------------------------------------------------- community audit
+def _by_first(table: dict, acc=lambda v: v) -> list:
+    """A table's entries in the order an in-memory run created them (smallest key first)."""
+    return sorted(table.items(), key=lambda kv: acc(kv[1]).k0)
 
-def _community_findings(pdus: list, guessable: set[str]) -> list[SnmpFinding]:
-    out: list[SnmpFinding] = []
-    by_index = {r.pdu_index: r for r in pdus}
-    resp_of: dict[int, Any] = {}
-    for r in pdus:
-        if r.request_index is not None:
-            resp_of[r.request_index] = r
 
-    per: dict[tuple[str, str], dict] = {}
-    sets_ok: dict[str, _Acc] = {}
-    sets_refused: dict[str, _Acc] = {}
-    authfail: dict[str, _Acc] = {}
-    managers: dict[str, dict] = {}
+class AuditState:
+    """The aggregates of the SNMP audit, fed one ``snmp_pdus`` row at a time (:meth:`add`).
 
-    for r in pdus:
-        if r.version not in ("1", "2c"):
-            continue
+    Keeps per community/agent/manager/user/engine counts, first/last seen, the first flows and
+    ids as evidence and the verdict inputs, never the rows themselves, except the answered
+    requests and answers waiting for their other half (normally a row or two: the analyzer
+    emits an answered request right before its answer). Every table is capped:
+    ``caps.snmp_audit_keys`` entries per table, ``caps.snmp_audit_hosts`` hosts/communities/users
+    per finding, ``caps.snmp_audit_pending`` rows waiting for their other half; each hit is counted
+    and reported as a weird by :func:`finalize`.
+    """
+
+    def __init__(self, options: Any = None):
+        caps = getattr(options, "caps", None)
+        self.key_cap = int(getattr(caps, "snmp_audit_keys", 50_000))
+        self.hosts = int(getattr(caps, "snmp_audit_hosts", 1_000))
+        self.pending_cap = int(getattr(caps, "snmp_audit_pending", 65_536))
+        self.key_hits = [0]
+        self.host_hits = [0]
+        self.pending_hits = 0
+        self.rows = 0
+        # pairing: answered requests by pdu_index, answers by the request_index they point to
+        self.wait_req: dict[int, tuple] = {}
+        self.wait_ans: dict[int, tuple] = {}
+        # community audit (v1/v2c)
+        self.per: dict[tuple[str, str], _Per] = {}
+        self.sets_ok: dict[str, _Acc] = {}
+        self.sets_refused: dict[str, _Acc] = {}
+        self.authfail: dict[str, _Acc] = {}
+        self.managers: dict[str, _Manager] = {}
+        # v3 audit
+        self.level: dict[tuple[str, str, str], _Level] = {}
+        self.md5: dict[str, _Acc] = {}
+        self.des: dict[str, _Acc] = {}
+        self.wrong: dict[tuple[str, str], _Acc] = {}
+        self.unknown: dict[tuple[str, str], tuple[_Acc, _Ord]] = {}
+        self.decerr: dict[tuple[str, str], _Acc] = {}
+        self.authbad: dict[str, _Acc] = {}
+        self.decfail: dict[str, _Acc] = {}
+        self.nokey: dict[str, _Acc] = {}
+        # offline password check: communities seen (first ones), auth protocols identified
+        self.words = _Ord(WORDS_KEPT)
+        self.known: dict[tuple[str, str], tuple[tuple, str]] = {}
+
+    # -- sizes (tests, memory checks) ---------------------------------------------------------
+    def sizes(self) -> dict[str, int]:
+        """Entries of every table and of the largest per-finding list (bounded by the caps)."""
+        out = {n: len(getattr(self, n)) for n in (
+            "wait_req", "wait_ans", "per", "sets_ok", "sets_refused", "authfail", "managers", "level",
+            "md5", "des", "wrong", "unknown", "decerr", "authbad", "decfail", "nokey", "known", "words")}
+        most = 0
+        for acc in self._accs():
+            most = max(most, len(acc.agents), len(acc.managers))
+        for m in self.managers.values():
+            most = max(most, len(m.coms), len(m.agents), len(m.ok_coms))
+        for _acc, users in self.unknown.values():
+            most = max(most, len(users))
+        out["hosts_per_finding"] = most
+        return out
+
+    def _accs(self):
+        for st in self.per.values():
+            yield st.acc
+        for m in self.managers.values():
+            yield m.acc
+        for st in self.level.values():
+            yield st.acc
+        for acc, _u in self.unknown.values():
+            yield acc
+        for t in (self.sets_ok, self.sets_refused, self.authfail, self.md5, self.des, self.wrong,
+                  self.decerr, self.authbad, self.decfail, self.nokey):
+            yield from t.values()
+
+    def copy(self) -> "AuditState":
+        """An independent copy (a snapshot's finalize adds rows without touching the run's state)."""
+        memo: dict = {}
+        for _k, r in list(self.wait_req.values()) + list(self.wait_ans.values()):
+            memo[id(r)] = r          # rows are immutable: shared, not copied
+        return copy.deepcopy(self, memo)
+
+    # -- input --------------------------------------------------------------------------------
+    def _entry(self, table: dict, key, make):
+        e = table.get(key)
+        if e is None:
+            if len(table) >= self.key_cap:
+                self.key_hits[0] += 1
+                return None
+            e = table[key] = make()
+        return e
+
+    def _acc(self) -> _Acc:
+        return _Acc(self.hosts, self.host_hits)
+
+    def feed(self, rows: Iterable) -> None:
+        """Observe ``snmp_pdus`` rows (each row of a run exactly once, in any order of batches)."""
+        add = self.add
+        for r in rows:
+            add(r)
+
+    def add(self, r: Any) -> None:
+        self.rows += 1
+        ts = r.ts
+        k = (-inf if ts is None else ts, r.uid or "", r.pdu_index)
+        com = r.community
+        if com:
+            self.words.add(com, k)
+        if r.auth == "ok" and r.auth_proto and r.user is not None and r.engine_id:
+            kk = (r.user, r.engine_id)
+            cur = self.known.get(kk)
+            if cur is not None:
+                if k > cur[0]:      # the last one of the run wins
+                    self.known[kk] = (k, r.auth_proto)
+            elif len(self.known) < self.key_cap:
+                self.known[kk] = (k, r.auth_proto)
+            else:
+                self.key_hits[0] += 1
+        ri = r.request_index
+        if ri is not None:          # an answer: audited with its request
+            got = self.wait_req.pop(ri, None)
+            if got is None:
+                self._wait(self.wait_ans, ri, k, r)
+            else:
+                self._audit(got[1], got[0], None, r)
+                self._audit(r, k, got[1], None)
+        elif r.answered:            # a request whose answer is in the table
+            got = self.wait_ans.pop(r.pdu_index, None)
+            if got is None:
+                self._wait(self.wait_req, r.pdu_index, k, r)
+            else:
+                self._audit(r, k, None, got[1])
+                self._audit(got[1], got[0], r, None)
+        else:
+            self._audit(r, k, None, None)
+
+    def _wait(self, table: dict, index: int, k: tuple, r: Any) -> None:
+        if len(table) >= self.pending_cap:
+            self.pending_hits += 1
+            if not table:            # a cap of 0: nothing waits
+                self._audit(r, k, None, None)
+                return
+            old = next(iter(table))
+            ok, orow = table.pop(old)
+            self._audit(orow, ok, None, None)
+        table[index] = (k, r)
+
+    def flush(self) -> None:
+        """End of the rows: the halves still waiting are audited alone."""
+        for table in (self.wait_req, self.wait_ans):
+            while table:
+                _i, (k, r) = table.popitem()
+                self._audit(r, k, None, None)
+
+    def _audit(self, r: Any, k: tuple, req: Any, resp: Any) -> None:
+        """One row, with the request it answers (``req``) or the answer it got (``resp``)."""
+        v = r.version
+        if v == "1" or v == "2c":
+            self._community(r, k, req, resp)
+        elif v == "3":
+            self._v3(r, k, req, resp)
+
+    # -- community audit ----------------------------------------------------------------------
+    def _community(self, r: Any, k: tuple, req: Any, resp: Any) -> None:
         if _is_auth_failure_trap(r):
-            authfail.setdefault(r.src_h, _Acc()).add(r, r.src_h, r.dst_h)
+            a = self._entry(self.authfail, r.src_h, self._acc)
+            if a is not None:
+                a.add(r, k, r.src_h, r.dst_h)
         com = r.community
         if com is None:
-            continue
+            return
         t = r.pdu_type
-        if t in ("get", "getnext", "getbulk", "set", "inform"):
+        if t in _REQ_TYPES:
             agent, manager = r.dst_h, r.src_h
-        elif t in ("trap", "trapv2"):
+        elif t in _TRAP_TYPES:
             agent, manager = r.src_h, r.dst_h
-        elif t in ("response", "report"):
-            if r.request_index is not None and r.request_index in by_index:
-                continue  # counted through its request
-            agent, manager = r.src_h, r.dst_h   # a response whose request was not captured
+        elif t in _ANSWER_TYPES:
+            if req is not None:
+                return  # counted through its request
+            agent, manager = r.src_h, r.dst_h   # an answer whose request was not captured
         else:
-            continue
-        st = per.get((com, agent))
-        if st is None:
-            st = per[(com, agent)] = {"acc": _Acc(), "req": 0, "ans": 0, "notif": 0, "rej_err": 0}
-        acc: _Acc = st["acc"]
-        acc.add(r, agent, manager, r.request_id)
-        if t in ("response", "report"):
-            st["ans"] += 1
-            st["req"] += 1
-        elif t in ("trap", "trapv2"):
-            st["notif"] += 1
-        else:
-            st["req"] += 1
-            resp = resp_of.get(r.pdu_index)
-            answered = bool(r.answered) and (resp is None or resp.error_status != "authorizationError")
+            return
+        st = self._entry(self.per, (com, agent), lambda: _Per(self._acc()))
+        if st is not None:
+            st.acc.add(r, k, agent, manager, r.request_id)
+        if t in _ANSWER_TYPES:
+            if st is not None:
+                st.ans += 1
+                st.req += 1
+            return
+        if t in _TRAP_TYPES:
+            if st is not None:
+                st.notif += 1
+            return
+        answered = bool(r.answered) and (resp is None or resp.error_status != "authorizationError")
+        if st is not None:
+            st.req += 1
             if answered:
-                st["ans"] += 1
+                st.ans += 1
             elif r.answered:
-                st["rej_err"] += 1
-            m = managers.setdefault(manager, {"coms": {}, "agents": {}, "req": 0, "ans": 0, "acc": _Acc(),
-                                              "ok_coms": {}})
-            m["coms"][com] = None
-            m["agents"][agent] = None
-            m["req"] += 1
-            m["acc"].add(r, agent, manager)
+                st.rej_err += 1
+        m = self._entry(self.managers, manager, lambda: _Manager(self._acc(), self.hosts, self.host_hits))
+        if m is not None:
+            # counted, not listed: room for at least the scan thresholds whatever the host cap
+            # (a full set makes the count a lower bound, said in the evidence)
+            ccap = max(self.hosts, SCAN_MIN_AGENTS, SCAN_MIN_COMMUNITIES)
+            _cadd(m.coms, com, ccap, self.host_hits)
+            _cadd(m.agents, agent, ccap, self.host_hits)
+            m.req += 1
+            m.acc.add(r, k, agent, manager)
             if answered:
-                m["ans"] += 1
-                m["ok_coms"][com] = None
-            if t == "set":
-                err = resp.error_status if resp is not None else None
-                if r.answered and (err in (None, "noError")) and resp is not None:
-                    sets_ok.setdefault(com, _Acc()).add(r, agent, manager, r.request_id)
-                else:
-                    a = sets_refused.setdefault(com, _Acc())
-                    a.add(r, agent, manager, r.request_id)
-                    a.extra[err or "unanswered"] += 1
+                m.ans += 1
+                m.ok_coms.add(com, k)
+        if t == "set":
+            err = resp.error_status if resp is not None else None
+            if r.answered and (err in (None, "noError")) and resp is not None:
+                a = self._entry(self.sets_ok, com, self._acc)
+                if a is not None:
+                    a.add(r, k, agent, manager, r.request_id)
+            else:
+                a = self._entry(self.sets_refused, com, self._acc)
+                if a is not None:
+                    a.add(r, k, agent, manager, r.request_id)
+                    a.count_extra(err or "unanswered", k, self.hosts, self.host_hits)
 
-    answering = {agent for (_c, agent), st in per.items() if st["ans"]}
-    for (com, agent), st in per.items():
-        acc = st["acc"]
-        if st["ans"]:
-            verdict = "accepted"
-        elif st["req"] and (agent in answering or authfail.get(agent) is not None):
-            # the agent is alive (it answered other communities or sent authenticationFailure
-            # traps) and stayed silent for this one: rejected
-            verdict = "rejected"
-        else:
-            # never answered anything at all: no agent there, or a one-way capture: no evidence
-            verdict = "unknown"
-        default = com.casefold() in guessable
-        kind = "default_community" if default else "cleartext_community"
-        if verdict == "accepted":
-            sev = "high" if default else "medium"
-        elif verdict == "rejected":
-            sev = "low"
-        else:
-            sev = "low" if default else "info"
-        bits = []
-        if st["req"]:
-            bits.append(f"{st['ans']}/{st['req']} requests answered")
-        if st["rej_err"]:
-            bits.append(f"{st['rej_err']} answered authorizationError")
-        if st["notif"]:
-            bits.append(f"{st['notif']} traps")
-        af = authfail.get(agent)
-        if verdict == "rejected" and af is not None:
-            bits.append(f"agent sent {af.count} authenticationFailure traps")
-        elif verdict == "unknown" and st["req"]:
-            bits.append("the agent answered nothing in this capture (no agent there, or one-way capture?)")
-        if default:
-            bits.append("default/guessable community")
-        out.append(acc.finding(sev, kind, com, acc.evidence("; ".join(bits)), verdict))
-
-    for com, acc in sets_ok.items():
-        out.append(acc.finding("critical", "write_access", com,
-                               acc.evidence(f"{acc.count} SetRequests answered noError"), "accepted"))
-    for com, acc in sets_refused.items():
-        out.append(acc.finding("medium", "write_refused", com,
-                               acc.evidence(f"{acc.count} SetRequests refused"), "rejected"))
-    for agent, acc in authfail.items():
-        out.append(acc.finding("medium", "auth_failure_trap", None,
-                               acc.evidence(f"{acc.count} authenticationFailure traps from {agent}")))
-    for manager, m in managers.items():
-        ncom, nag = len(m["coms"]), len(m["agents"])
-        if ncom >= SCAN_MIN_COMMUNITIES or (nag >= SCAN_MIN_AGENTS and m["ans"] * 2 < m["req"]):
-            acc = m["acc"]
-            ok = list(m["ok_coms"])
-            subject = ",".join(ok[:5]) if ok else None
-            out.append(acc.finding(
-                "high", "community_scan", subject,
-                acc.evidence(f"{manager} tried {ncom} communities against {nag} agents; "
-                             f"{m['ans']}/{m['req']} answered; {len(ok)} communities worked"),
-                "accepted" if ok else "rejected"))
-    return out
-
-
-# ---------------------------------------------------------------------- v3 audit
-
-def _v3_findings(pdus: list) -> list[SnmpFinding]:
-    out: list[SnmpFinding] = []
-    by_index = {r.pdu_index: r for r in pdus}
-    resp_of: dict[int, Any] = {}
-    for r in pdus:
-        if r.request_index is not None:
-            resp_of[r.request_index] = r
-
-    level: dict[tuple[str, str, str], dict] = {}
-    md5: dict[str, _Acc] = {}
-    des: dict[str, _Acc] = {}
-    wrong: dict[tuple[str, str], _Acc] = {}
-    unknown: dict[tuple[str, str], tuple[_Acc, dict]] = {}
-    decerr: dict[tuple[str, str], _Acc] = {}
-    authbad: dict[str, _Acc] = {}
-    decfail: dict[str, _Acc] = {}
-    nokey: dict[str, _Acc] = {}
-
-    for r in pdus:
-        if r.version != "3":
-            continue
+    # -- v3 audit -----------------------------------------------------------------------------
+    def _v3(self, r: Any, k: tuple, req: Any, resp: Any) -> None:
         user = r.user or ""
         t = r.pdu_type
         if t == "report":
-            req = by_index.get(r.request_index) if r.request_index is not None else None
             ruser = (req.user if req is not None and req.user else user) or ""
             reason = r.report_reason or ""
-            key = (r.src_h, r.dst_h)   # agent, manager
+            src, dst = r.src_h, r.dst_h   # agent, manager
             if reason == "wrongDigests":
-                wrong.setdefault((ruser, r.src_h), _Acc()).add(r, r.src_h, r.dst_h,
-                                                              req.msg_id if req is not None else r.msg_id)
+                a = self._entry(self.wrong, (ruser, src), self._acc)
+                if a is not None:
+                    a.add(r, k, src, dst, req.msg_id if req is not None else r.msg_id)
             elif reason == "unknownUserNames":
-                acc, users = unknown.setdefault(key, (_Acc(), {}))
-                acc.add(r, r.src_h, r.dst_h)
-                if ruser:
-                    users[ruser] = None
+                e = self._entry(self.unknown, (src, dst), lambda: (self._acc(), _Ord(self.hosts, self.host_hits)))
+                if e is not None:
+                    e[0].add(r, k, src, dst)
+                    if ruser:
+                        e[1].add(ruser, k)
             elif reason == "decryptionErrors":
-                decerr.setdefault((ruser, r.src_h), _Acc()).add(r, r.src_h, r.dst_h)
-            continue
+                a = self._entry(self.decerr, (ruser, src), self._acc)
+                if a is not None:
+                    a.add(r, k, src, dst)
+            return
         if r.is_request:
             agent, manager = r.dst_h, r.src_h
-        elif t in ("trapv2", "trap"):
-            agent, manager = r.src_h, r.dst_h
-        else:
+        else:   # traps, responses and the rest: sent by the agent
             agent, manager = r.src_h, r.dst_h
         if r.auth_proto == "md5":
-            md5.setdefault(user, _Acc()).add(r, agent, manager)
+            a = self._entry(self.md5, user, self._acc)
+            if a is not None:
+                a.add(r, k, agent, manager)
         if r.priv_proto == "des":
-            des.setdefault(user, _Acc()).add(r, agent, manager)
+            a = self._entry(self.des, user, self._acc)
+            if a is not None:
+                a.add(r, k, agent, manager)
         if r.auth == "bad":
-            authbad.setdefault(user, _Acc()).add(r, agent, manager, r.msg_id)
+            a = self._entry(self.authbad, user, self._acc)
+            if a is not None:
+                a.add(r, k, agent, manager, r.msg_id)
         if r.privacy == "decrypt_failed":
-            decfail.setdefault(user, _Acc()).add(r, agent, manager, r.msg_id)
+            a = self._entry(self.decfail, user, self._acc)
+            if a is not None:
+                a.add(r, k, agent, manager, r.msg_id)
         elif r.privacy == "no_key":
-            nokey.setdefault(user, _Acc()).add(r, agent, manager)
+            a = self._entry(self.nokey, user, self._acc)
+            if a is not None:
+                a.add(r, k, agent, manager)
         sl = r.security_level
-        if sl in ("noAuthNoPriv", "authNoPriv") and user and t != "response":
+        if (sl == "noAuthNoPriv" or sl == "authNoPriv") and user and t != "response":
             # discovery (empty user) is normal; responses are counted through their request
-            st = level.setdefault((sl, user, agent), {"acc": _Acc(), "req": 0, "ok": 0, "rep": {},
-                                                      "nrep": 0, "denied": 0})
-            st["acc"].add(r, agent, manager, r.msg_id)
+            st = self._entry(self.level, (sl, user, agent), lambda: _Level(self._acc(), self.hosts, self.host_hits))
+            if st is None:
+                return
+            st.acc.add(r, k, agent, manager, r.msg_id)
             if r.is_request:
-                st["req"] += 1
-                resp = resp_of.get(r.pdu_index)
+                st.req += 1
                 if resp is not None and resp.pdu_type == "response":
                     if resp.error_status == "authorizationError":
-                        st["denied"] += 1
+                        st.denied += 1
                     else:
-                        st["ok"] += 1
+                        st.ok += 1
                 elif resp is not None and resp.pdu_type == "report":
-                    st["nrep"] += 1
-                    st["rep"][resp.report_reason or "report"] = None
+                    st.nrep += 1
+                    st.rep.add(resp.report_reason or "report", k)
 
-    for (sl, user, agent), st in level.items():
-        acc = st["acc"]
-        if st["req"] and st["nrep"] == st["req"]:
-            continue  # every request got a Report (unknown user, wrong digest...): reported as such
-        if st["ok"]:
-            verdict = "accepted"
-        elif st["rep"]:
-            verdict = "rejected"
-        elif st["req"]:
-            verdict = "rejected"
-        else:
-            verdict = "unknown"
-        if sl == "noAuthNoPriv":
-            kind, sev = "v3_no_auth", {"accepted": "high", "unknown": "medium"}.get(verdict, "low")
-        else:
-            kind, sev = "v3_no_priv", {"accepted": "medium", "unknown": "low"}.get(verdict, "info")
-        head = f"{sl}: {st['ok']}/{st['req']} requests answered with a Response"
-        if st["denied"]:
-            head += f"; {st['denied']} answered authorizationError"
-        if st["rep"]:
-            head += "; reports: " + ",".join(st["rep"])
-        out.append(acc.finding(sev, kind, user, acc.evidence(head), verdict))
-    for user, acc in md5.items():
-        out.append(acc.finding("low", "v3_md5_auth", user, acc.evidence("HMAC-MD5-96 authentication")))
-    for user, acc in des.items():
-        out.append(acc.finding("medium", "v3_des_priv", user, acc.evidence("DES-CBC privacy (56-bit key)")))
-    for (user, agent), acc in wrong.items():
-        sev = "high" if acc.count >= GUESSING_MIN_WRONG_DIGESTS else "medium"
-        head = f"{acc.count} usmStatsWrongDigests reports from {agent}"
-        if acc.count >= GUESSING_MIN_WRONG_DIGESTS:
-            head += " (password guessing?)"
-        out.append(acc.finding(sev, "v3_wrong_digest", user or None, acc.evidence(head), "rejected"))
-    for (agent, manager), (acc, users) in unknown.items():
-        sev = "high" if len(users) >= ENUM_MIN_USERS else "medium"
-        head = f"{acc.count} usmStatsUnknownUserNames reports, {len(users)} distinct user names"
-        if len(users) >= ENUM_MIN_USERS:
-            head += " (user enumeration?)"
-        out.append(acc.finding(sev, "v3_unknown_user", ",".join(list(users)[:10]) or None,
-                               acc.evidence(head), "rejected"))
-    for (user, agent), acc in decerr.items():
-        out.append(acc.finding("low", "v3_decryption_errors", user or None,
-                               acc.evidence(f"{acc.count} usmStatsDecryptionErrors reports from {agent}"),
-                               "rejected"))
-    for user, acc in authbad.items():
-        out.append(acc.finding("low", "v3_auth_failed", user,
-                               acc.evidence(f"{acc.count} messages failed authentication with the supplied keys")))
-    for user, acc in decfail.items():
-        out.append(acc.finding("low", "v3_decrypt_failed", user,
-                               acc.evidence(f"{acc.count} messages could not be decrypted with the supplied keys")))
-    for user, acc in nokey.items():
-        out.append(acc.finding("info", "v3_encrypted_no_key", user,
-                               acc.evidence(f"{acc.count} encrypted messages without a key")))
-    return out
+    # -- output -------------------------------------------------------------------------------
+    def community_findings(self, guessable: set[str]) -> list[SnmpFinding]:
+        out: list[SnmpFinding] = []
+        answering = {agent for (_c, agent), st in self.per.items() if st.ans}
+        authfail = self.authfail
+        for (com, agent), st in _by_first(self.per, lambda st: st.acc):
+            acc = st.acc
+            if st.ans:
+                verdict = "accepted"
+            elif st.req and (agent in answering or authfail.get(agent) is not None):
+                # the agent is alive (it answered other communities or sent authenticationFailure
+                # traps) and stayed silent for this one: rejected
+                verdict = "rejected"
+            else:
+                # never answered anything at all: no agent there, or a one-way capture: no evidence
+                verdict = "unknown"
+            default = com.casefold() in guessable
+            kind = "default_community" if default else "cleartext_community"
+            if verdict == "accepted":
+                sev = "high" if default else "medium"
+            elif verdict == "rejected":
+                sev = "low"
+            else:
+                sev = "low" if default else "info"
+            bits = []
+            if st.req:
+                bits.append(f"{st.ans}/{st.req} requests answered")
+            if st.rej_err:
+                bits.append(f"{st.rej_err} answered authorizationError")
+            if st.notif:
+                bits.append(f"{st.notif} traps")
+            af = authfail.get(agent)
+            if verdict == "rejected" and af is not None:
+                bits.append(f"agent sent {af.count} authenticationFailure traps")
+            elif verdict == "unknown" and st.req:
+                bits.append("the agent answered nothing in this capture (no agent there, or one-way capture?)")
+            if default:
+                bits.append("default/guessable community")
+            out.append(acc.finding(sev, kind, com, acc.evidence("; ".join(bits)), verdict))
+
+        for com, acc in _by_first(self.sets_ok):
+            out.append(acc.finding("critical", "write_access", com,
+                                   acc.evidence(f"{acc.count} SetRequests answered noError"), "accepted"))
+        for com, acc in _by_first(self.sets_refused):
+            out.append(acc.finding("medium", "write_refused", com,
+                                   acc.evidence(f"{acc.count} SetRequests refused"), "rejected"))
+        for agent, acc in _by_first(authfail):
+            out.append(acc.finding("medium", "auth_failure_trap", None,
+                                   acc.evidence(f"{acc.count} authenticationFailure traps from {agent}")))
+        for manager, m in _by_first(self.managers, lambda m: m.acc):
+            ncom, nag = len(m.coms), len(m.agents)
+            if ncom >= SCAN_MIN_COMMUNITIES or (nag >= SCAN_MIN_AGENTS and m.ans * 2 < m.req):
+                acc = m.acc
+                ok = m.ok_coms.items()
+                subject = ",".join(ok[:5]) if ok else None
+                ccap = max(self.hosts, SCAN_MIN_AGENTS, SCAN_MIN_COMMUNITIES)
+                tc = f"at least {ncom}" if ncom >= ccap else str(ncom)
+                ta = f"at least {nag}" if nag >= ccap else str(nag)
+                out.append(acc.finding(
+                    "high", "community_scan", subject,
+                    acc.evidence(f"{manager} tried {tc} communities against {ta} agents; "
+                                 f"{m.ans}/{m.req} answered; {len(ok)} communities worked"),
+                    "accepted" if ok else "rejected"))
+        return out
+
+    def v3_findings(self) -> list[SnmpFinding]:
+        out: list[SnmpFinding] = []
+        for (sl, user, agent), st in _by_first(self.level, lambda st: st.acc):
+            acc = st.acc
+            if st.req and st.nrep == st.req:
+                continue  # every request got a Report (unknown user, wrong digest...): reported as such
+            reps = st.rep.items()
+            if st.ok:
+                verdict = "accepted"
+            elif reps or st.req:
+                verdict = "rejected"
+            else:
+                verdict = "unknown"
+            if sl == "noAuthNoPriv":
+                kind, sev = "v3_no_auth", {"accepted": "high", "unknown": "medium"}.get(verdict, "low")
+            else:
+                kind, sev = "v3_no_priv", {"accepted": "medium", "unknown": "low"}.get(verdict, "info")
+            head = f"{sl}: {st.ok}/{st.req} requests answered with a Response"
+            if st.denied:
+                head += f"; {st.denied} answered authorizationError"
+            if reps:
+                head += "; reports: " + ",".join(reps)
+            out.append(acc.finding(sev, kind, user, acc.evidence(head), verdict))
+        for user, acc in _by_first(self.md5):
+            out.append(acc.finding("low", "v3_md5_auth", user, acc.evidence("HMAC-MD5-96 authentication")))
+        for user, acc in _by_first(self.des):
+            out.append(acc.finding("medium", "v3_des_priv", user, acc.evidence("DES-CBC privacy (56-bit key)")))
+        for (user, agent), acc in _by_first(self.wrong):
+            sev = "high" if acc.count >= GUESSING_MIN_WRONG_DIGESTS else "medium"
+            head = f"{acc.count} usmStatsWrongDigests reports from {agent}"
+            if acc.count >= GUESSING_MIN_WRONG_DIGESTS:
+                head += " (password guessing?)"
+            out.append(acc.finding(sev, "v3_wrong_digest", user or None, acc.evidence(head), "rejected"))
+        for (agent, manager), (acc, users) in _by_first(self.unknown, lambda e: e[0]):
+            names = users.items()
+            sev = "high" if len(names) >= ENUM_MIN_USERS else "medium"
+            head = f"{acc.count} usmStatsUnknownUserNames reports, {len(names)} distinct user names"
+            if len(names) >= ENUM_MIN_USERS:
+                head += " (user enumeration?)"
+            out.append(acc.finding(sev, "v3_unknown_user", ",".join(names[:10]) or None,
+                                   acc.evidence(head), "rejected"))
+        for (user, agent), acc in _by_first(self.decerr):
+            out.append(acc.finding("low", "v3_decryption_errors", user or None,
+                                   acc.evidence(f"{acc.count} usmStatsDecryptionErrors reports from {agent}"),
+                                   "rejected"))
+        for user, acc in _by_first(self.authbad):
+            out.append(acc.finding("low", "v3_auth_failed", user,
+                                   acc.evidence(f"{acc.count} messages failed authentication with the supplied keys")))
+        for user, acc in _by_first(self.decfail):
+            out.append(acc.finding("low", "v3_decrypt_failed", user,
+                                   acc.evidence(f"{acc.count} messages could not be decrypted with the supplied keys")))
+        for user, acc in _by_first(self.nokey):
+            out.append(acc.finding("info", "v3_encrypted_no_key", user,
+                                   acc.evidence(f"{acc.count} encrypted messages without a key")))
+        return out
+
+    def known_protocols(self) -> dict[tuple[bytes, bytes], str]:
+        """(user, engine id) -> the auth protocol the supplied keys identified (last one seen)."""
+        known: dict[tuple[bytes, bytes], str] = {}
+        for (user, engine), (_k, proto) in self.known.items():
+            try:
+                known[(user.encode("utf-8"), bytes.fromhex(engine))] = proto
+            except ValueError:
+                pass
+        return known
+
+    def capture_words(self) -> list[bytes]:
+        """The communities seen, in order, as candidate passwords (binary ones shown as 0x-hex
+        are tried both ways)."""
+        local: list[bytes] = []
+        for com in self.words.items():
+            local.append(com.encode("utf-8", "surrogateescape"))
+            if com.startswith("0x"):
+                try:
+                    local.append(bytes.fromhex(com[2:]))
+                except ValueError:
+                    pass
+        return local
+
+    def cap_weirds(self) -> list[Weird]:
+        out = []
+        if self.key_hits[0]:
+            out.append(_weird(W_KEY_CAP, f"{self.key_hits[0]} rows or entries beyond {self.key_cap} entries "
+                                         "per audit table (raise it with --cap snmp_audit_keys=N)"))
+        if self.host_hits[0]:
+            out.append(_weird(W_HOST_CAP, f"{self.host_hits[0]} hosts/communities/users beyond {self.hosts} "
+                                          "per finding not listed (--cap snmp_audit_hosts=N)"))
+        if self.pending_hits:
+            out.append(_weird(W_PENDING_AUDIT_CAP, f"{self.pending_hits} rows audited without their other half "
+                                                   f"(--cap snmp_audit_pending=N)"))
+        return out
+
+
+def observe(shared: Any, table: str, rows: list) -> None:
+    """``Protocol.observe`` of SNMP: the ``snmp_pdus`` rows into the run's :class:`AuditState`
+    (kept on the shared state as ``shared.audit``)."""
+    if table != "snmp_pdus" or shared is None or not rows:
+        return
+    st = getattr(shared, "audit", None)
+    if st is None:
+        st = AuditState(getattr(shared, "options", None))
+        shared.audit = st
+    st.feed(rows)
 
 
 # ---------------------------------------------------------------------- offline password check
@@ -667,8 +1029,12 @@ def _weird(name: str, addl: str) -> Weird:
 
 
 def finalize(shared: Any, records_by_table: dict[str, list]) -> list:
-    """``Protocol.finalize`` of SNMP: the ``snmp_findings`` rows (plus weirds for cap hits)."""
-    pdus = records_by_table.get("snmp_pdus") or []
+    """``Protocol.finalize`` of SNMP: the ``snmp_findings`` rows (plus weirds for cap hits).
+
+    The findings come from the run's :class:`AuditState` (``shared.audit``, fed by :func:`observe`).
+    ``records_by_table["snmp_pdus"]``, when present, holds rows that were *not* observed (the
+    pipeline leaves the observed table out; a live snapshot passes the rows still in memory): they
+    are added to a copy of the state, which the run keeps unchanged."""
     options = getattr(shared, "options", None)
     samples = [s for s in getattr(shared, "auth_samples", None) or ()
                if isinstance(s, tuple) and len(s) >= 7]
@@ -696,29 +1062,25 @@ def finalize(shared: Any, records_by_table: dict[str, list]) -> list:
         words = words + user_words
     guessable = {_text(w).casefold() for w in words}
 
-    findings: list[SnmpFinding] = []
-    if pdus:
-        findings += _community_findings(pdus, guessable)
-        findings += _v3_findings(pdus)
+    state = getattr(shared, "audit", None)
+    rows = records_by_table.get("snmp_pdus") or []
+    if state is None:
+        state = AuditState(options)
+    elif rows or state.wait_req or state.wait_ans:
+        state = state.copy()
+    state.feed(rows)
+    state.flush()
+    extra += state.cap_weirds()
 
-    known: dict[tuple[bytes, bytes], str] = {}
-    for r in pdus:   # auth protocols the supplied keys identified (for the hashcat modes)
-        if r.auth == "ok" and r.auth_proto and r.user is not None and r.engine_id:
-            try:
-                known[(r.user.encode("utf-8"), bytes.fromhex(r.engine_id))] = r.auth_proto
-            except ValueError:
-                pass
+    findings: list[SnmpFinding] = []
+    if state.rows:
+        findings += state.community_findings(guessable)
+        findings += state.v3_findings()
+
+    known = state.known_protocols()   # auth protocols the supplied keys identified (hashcat modes)
     if samples:
         # words seen in the capture are good guesses too: communities and user names
-        local: list[bytes] = []
-        for r in pdus:
-            if r.community:
-                local.append(r.community.encode("utf-8", "surrogateescape"))
-                if r.community.startswith("0x"):   # binary communities are shown as 0x-hex
-                    try:
-                        local.append(bytes.fromhex(r.community[2:]))
-                    except ValueError:
-                        pass
+        local = state.capture_words()
         for s in samples:
             if s[2]:
                 local.append(bytes(s[2]))
@@ -733,35 +1095,43 @@ def finalize(shared: Any, records_by_table: dict[str, list]) -> list:
                 known[(t.user, t.engine_id)] = t.proto
                 by_user[t.user].append(t)
         for user, ts in by_user.items():
-            acc = _Acc()
+            agents: dict[str, None] = {}
+            managers: dict[str, None] = {}
+            uids: dict[str, None] = {}
+            first = last = None
             for t in ts:
                 for s in t.samples:
                     src, dst = (s[7], s[8]) if len(s) > 8 else ("", "")
-                    acc.agents.setdefault(_host(dst if _is_req_side(s) else src), None)
-                    acc.managers.setdefault(_host(src if _is_req_side(s) else dst), None)
-                    if acc.first is None or s[0] < acc.first:
-                        acc.first = s[0]
-                    if acc.last is None or s[0] > acc.last:
-                        acc.last = s[0]
+                    agents.setdefault(_host(dst if _is_req_side(s) else src), None)
+                    managers.setdefault(_host(src if _is_req_side(s) else dst), None)
+                    if first is None or s[0] < first:
+                        first = s[0]
+                    if last is None or s[0] > last:
+                        last = s[0]
                     if s[1]:
-                        acc.uids[s[1]] = None
-            acc.agents.pop("", None)
-            acc.managers.pop("", None)
-            acc.count = sum(t.confirmed for t in ts)
+                        uids[s[1]] = None
+            agents.pop("", None)
+            managers.pop("", None)
+            count = sum(t.confirmed for t in ts)
             total = sum(len(t.samples) for t in ts)
             t0 = ts[0]
             label = usm.AUTH_PROTOCOLS[t0.proto].label
             head = (f"password found offline ({label}, engine {t0.engine_id.hex()}); verifies "
-                    f"{acc.count}/{total} sampled messages")
-            if acc.count < total:
+                    f"{count}/{total} sampled messages")
+            if count < total:
                 head += " (other messages used another password: guessing?)"
             pw = {_text(t.found) for t in ts}
-            findings.append(acc.finding("critical", "v3_weak_password", _text(user), acc.evidence(head),
-                                        None, password=",".join(sorted(pw))))
+
+            def _found(sev: str, kind: str, head: str, password: str | None = None) -> SnmpFinding:
+                return SnmpFinding(severity=sev, kind=kind, subject=_text(user), verdict=None,
+                                   agents=tuple(agents), managers=tuple(managers), count=count,
+                                   first_seen=first, last_seen=last,
+                                   evidence=_evidence(head, [], list(uids), []), password=password)
+
+            findings.append(_found("critical", "v3_weak_password", head, ",".join(sorted(pw))))
             if t0.proto == "md5" and not any(f.kind == "v3_md5_auth" and f.subject == _text(user)
                                              for f in findings):
-                findings.append(acc.finding("low", "v3_md5_auth", _text(user),
-                                            acc.evidence("HMAC-MD5-96 authentication (identified offline)")))
+                findings.append(_found("low", "v3_md5_auth", "HMAC-MD5-96 authentication (identified offline)"))
 
     out_path = getattr(options, "snmp_hashcat", None)
     if out_path is not None:
