@@ -55,6 +55,10 @@ def tlv(buf: bytes, off: int, end: int, max_len: int = 1 << 20) -> tuple[int, in
     if off + 2 > end:
         raise BerError(f"truncated header at {off}", "snmp_bad_ber_length")
     tag = buf[off]
+    n = buf[off + 1]
+    if n < 0x80 and tag & 0x1F != 0x1F and n <= max_len and off + 2 + n <= end:
+        # the common case (low tag number, short-form length, inside its container)
+        return tag, off + 2, off + 2 + n
     if tag & 0x1F == 0x1F:
         # High-tag-number form. SNMP never needs it, but a low number written this way
         # (``bf 04`` for [4]) is still that tag (Wireshark agrees); other numbers give a tag
@@ -120,6 +124,13 @@ def frame_header(buf, max_len: int = 1 << 20) -> tuple[int, int] | None:
 
 def expect(buf: bytes, off: int, end: int, tag: int, what: str, max_len: int = 1 << 20) -> tuple[int, int]:
     """Read an element that must have ``tag``; returns ``(value_start, value_end)``."""
+    if off + 2 <= end and buf[off] == tag:
+        # fast path (tlv's common case inlined): ``tag`` is a low tag number, so only the
+        # short-form length needs checking; anything else goes through tlv for its error
+        n = buf[off + 1]
+        ve = off + 2 + n
+        if n < 0x80 and ve <= end and n <= max_len:
+            return off + 2, ve
     t, vs, ve = tlv(buf, off, end, max_len)
     if t != tag:
         raise BerError(f"{what}: expected tag 0x{tag:02x}, got 0x{t:02x} at {off}", "snmp_unexpected_tag")
