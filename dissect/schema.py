@@ -79,9 +79,48 @@ def record(table: str, doc: str | None = None):
             cls.__doc__ = doc
         dc = dataclass(frozen=True, slots=True)(cls)
         dc.__table__ = table
+        _fast_init(dc)
         return register_table(dc)
 
     return wrap
+
+
+def _fast_init(dc: type) -> None:
+    """Give a record class a faster ``__init__`` with the same signature and behaviour.
+
+    A frozen dataclass's generated ``__init__`` stores each field through
+    ``object.__setattr__`` looked up anew per field, which made record construction ~6% of a full
+    run (py-spy, bench/profiles). Calling the slots' member descriptors directly, bound once,
+    halves its cost; the instances are the same (slotted, frozen: assignment still raises
+    ``FrozenInstanceError``). Classes with a ``__post_init__``, ``init=False``, keyword-only or
+    default-factory fields keep the dataclass ``__init__``.
+    """
+    fs = dataclasses.fields(dc)
+    if hasattr(dc, "__post_init__") or any(
+            not f.init or f.kw_only or f.default_factory is not dataclasses.MISSING for f in fs):
+        return
+    ns: dict[str, Any] = {}
+    params, body = [], []
+    for i, f in enumerate(fs):
+        if not f.name.isidentifier():     # pragma: no cover - dataclass fields are identifiers
+            return
+        ns[f"_s{i}"] = dc.__dict__[f.name].__set__
+        if f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            ns[f"_d{i}"] = f.default
+            params.append(f"{f.name}=_d{i}")
+        body.append(f"        _s{i}(self, {f.name})")
+    src = (f"def _make({', '.join(ns)}):\n"
+           f"    def __init__(self, {', '.join(params)}):\n" + "\n".join(body or ["        pass"]) +
+           "\n    return __init__\n")
+    scope: dict[str, Any] = {}
+    exec(compile(src, f"<record {dc.__qualname__}>", "exec"), scope)   # noqa: S102 (our own source)
+    init = scope["_make"](**ns)
+    init.__qualname__ = f"{dc.__qualname__}.__init__"
+    init.__doc__ = dc.__init__.__doc__
+    init.__annotations__ = dict(getattr(dc.__init__, "__annotations__", {}))
+    dc.__init__ = init
 
 
 class Record:
