@@ -147,8 +147,13 @@ class _Template:
                 self.base = _sum16(bytes(hdr))
 
 
-def write_capture(path: str, packets: int, root: str = ROOT, verbose: bool = True) -> dict:
-    """Write the benchmark capture of ``packets`` frames to ``path``; returns its description."""
+def write_capture(path: str, packets: int, root: str = ROOT, verbose: bool = True, hosts: int = 0) -> dict:
+    """Write the benchmark capture of ``packets`` frames to ``path``; returns its description.
+
+    ``hosts``: 0 gives every replica its own addresses (the network grows with the capture);
+    N > 0 reuses the addresses of replica ``r % N`` (a network of N host pairs seen for longer:
+    what a long capture of one site looks like). Keep ``N * 0.25 s`` above the UDP idle timeout
+    (60 s: N >= 240) so a 5-tuple comes back only after its flow ended."""
     t_start = time.monotonic()
     blk = [_Template(o, fr, wl) for o, fr, wl in block(root)]
     nb = len(blk)
@@ -170,6 +175,8 @@ def write_capture(path: str, packets: int, root: str = ROOT, verbose: bool = Tru
     addr_cache: dict[int, tuple] = {}
 
     def addrs(r: int):
+        if hosts:
+            r %= hosts
         got = addr_cache.get(r)
         if got is None:
             hi, lo = (r >> 8) & 255, r & 255
@@ -245,9 +252,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--packets", type=int, default=1_000_000)
     ap.add_argument("-o", "--output", help="output file (default bench/data/bench-<N>.pcap)")
+    ap.add_argument("--hosts", type=int, default=0,
+                    help="reuse the addresses of this many replicas (0: distinct addresses per replica)")
     args = ap.parse_args(argv)
-    if args.output:
-        write_capture(args.output, args.packets)
+    if args.output or args.hosts:
+        write_capture(args.output or os.path.join(HERE, "data", f"bench-{args.packets}-h{args.hosts}.pcap"),
+                      args.packets, hosts=args.hosts)
     else:
         print(ensure(args.packets))
     return 0

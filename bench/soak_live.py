@@ -87,16 +87,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--packets", type=int, default=2_000_000)
     ap.add_argument("--capture", type=Path, default=None, help="use this capture instead of generating one")
-    ap.add_argument("--out", type=Path, default=HERE / "soak_results.md")
+    ap.add_argument("--hosts", type=int, default=0,
+                    help="replicas reuse the addresses of this many (a fixed network seen for longer; "
+                         "0: every replica has its own addresses, the network grows with the capture)")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default bench/soak_results.md (bench/soak_results-hostsN.md with --hosts N)")
     args = ap.parse_args()
+    if args.out is None:
+        args.out = HERE / ("soak_results.md" if not args.hosts else f"soak_results-hosts{args.hosts}.md")
 
     cap = args.capture
     if cap is None:
-        cap = HERE / "data" / f"soak-{args.packets}.pcap"
+        cap = HERE / "data" / (f"soak-{args.packets}.pcap" if not args.hosts
+                               else f"soak-{args.packets}-h{args.hosts}.pcap")
         if not cap.exists():
             cap.parent.mkdir(parents=True, exist_ok=True)
             subprocess.run([sys.executable, str(HERE / "make_capture.py"), "--packets", str(args.packets),
-                            "-o", str(cap)], check=True)
+                            "-o", str(cap), "--hosts", str(args.hosts)], check=True)
 
     from dissect.cli.cmd_live import LiveSession
     from dissect.options import Options
@@ -133,8 +140,14 @@ def main() -> int:
     import platform
 
     lines = ["# Live-capture memory soak", "",
-             f"`python bench/soak_live.py --packets {args.packets}` on {platform.node()} "
+             f"`python bench/soak_live.py --packets {args.packets}"
+             + (f" --hosts {args.hosts}" if args.hosts else "") + f"` on {platform.node()} "
              f"({os.cpu_count()} cores, Python {platform.python_version()}), {time.strftime('%Y-%m-%d')}.", "",
+             ("Addresses: every replica of the sample block has its own (the network grows with the "
+              "capture, and so do the per-host aggregates: flows seen, SNMP audit entries per community and "
+              "agent)." if not args.hosts else
+              f"Addresses: the replicas reuse the addresses of {args.hosts} replicas (a fixed network seen "
+              f"for longer)."), "",
              f"Capture: `{cap.name}` ({cap.stat().st_size / 1e6:,.0f} MB), streamed through an OS pipe into the "
              f"live code path (reader thread, idle flushing, `--stream-tables`). {session.packets:,} frames in "
              f"{wall:,.1f} s ({session.packets / wall:,.0f} frames/s).", "",
