@@ -236,15 +236,16 @@ def write_capture(path: str, packets: int, root: str = ROOT, verbose: bool = Tru
     return desc
 
 
-def ensure(packets: int, directory: str | None = None) -> str:
-    """The benchmark capture of ``packets`` frames in bench/data/ (generated when absent)."""
+def ensure(packets: int, directory: str | None = None, hosts: int = 0) -> str:
+    """The benchmark capture of ``packets`` frames in bench/data/ (generated when absent);
+    ``hosts``: see :func:`write_capture`."""
     directory = directory or os.path.join(HERE, "data")
     os.makedirs(directory, exist_ok=True)
     label = f"{packets // 1_000_000}M" if packets % 1_000_000 == 0 else f"{packets // 1000}k" \
         if packets % 1000 == 0 else str(packets)
-    path = os.path.join(directory, f"bench-{label}.pcap")
+    path = os.path.join(directory, f"bench-{label}.pcap" if not hosts else f"bench-{label}-h{hosts}.pcap")
     if not os.path.exists(path):
-        write_capture(path, packets)
+        write_capture(path, packets, hosts=hosts)
     return path
 
 

@@ -15,6 +15,9 @@
    * ``dissect full, tables streamed to Parquet``: the same analysis with the finished rows
      written to Parquet row groups during the pass (``dissect export --stream -f parquet``), the
      flat-memory mode;
+   * ``dissect full, streamed, 400-host-pair network``: the same on a capture whose replicas reuse
+     400 host pairs' addresses (``make_capture --hosts 400``): a fixed network seen for longer, where
+     the per-host aggregates (the SNMP audit's entries per community and agent) stop growing;
    * ``dissect full --jobs 2``;
    * ``dissect flows-only``: ``protocols=()`` (decode, defrag, flows, TCP reassembly bookkeeping);
    * ``tshark http fields``: ``tshark -r F -Y http -T fields -e http.request.method -e http.host
@@ -159,11 +162,20 @@ def _py_child(mode: str, path: str, jobs: int = 1) -> list[str]:
     return [sys.executable, os.path.join(HERE, "run.py"), "--child", mode, path, "--jobs", str(jobs)]
 
 
-def contenders(path: str, peers: bool = True, jobs: bool = True) -> list[tuple[str, list[str], bool]]:
+FIXED_HOSTS = 400     # x 0.25 s between replicas = 100 s before an address comes back (> UDP timeout)
+
+
+def contenders(path: str, peers: bool = True, jobs: bool = True,
+               fixed_net: str | None = None) -> list[tuple[str, list[str], bool]]:
     """(label, command, json output) in run order."""
     tshark = shutil.which("tshark")
     c = [("dissect full (1 process)", _py_child("full", path), True),
          ("dissect full, tables streamed to Parquet", _py_child("full-stream", path), True)]
+    if fixed_net:
+        # the same traffic on a fixed network (replicas reuse 400 host pairs' addresses): what a
+        # long capture of one site looks like; the per-host aggregates stop growing
+        c.append((f"dissect full, streamed, {FIXED_HOSTS}-host-pair network",
+                  _py_child("full-stream", fixed_net), True))
     if jobs:
         c.append(("dissect full --jobs 2", _py_child("full", path, 2), True))
     c.append(("dissect flows-only", _py_child("flows", path), True))
@@ -305,7 +317,12 @@ def main(argv=None) -> int:
         peers = args.peers_on == "all" or size in args.peers_on.split(",")
         runs: dict = {}
         jobs = args.jobs_on == "all" or size in args.jobs_on.split(",")
-        for label, cmd, js in contenders(path, peers, jobs):
+        fixed = None
+        if not args.only or any(x in f"dissect full, streamed, {FIXED_HOSTS}-host-pair network"
+                                for x in args.only.split(",")):
+            fixed = make_capture.ensure(n, hosts=FIXED_HOSTS)
+            _warm(fixed)
+        for label, cmd, js in contenders(path, peers, jobs, fixed):
             if args.only and not any(x in label for x in args.only.split(",")):
                 continue
             print(f"[{size}] {label} ...", file=sys.stderr, flush=True)
