@@ -26,9 +26,9 @@ import itertools
 
 from dissect.analyzer import Analyzer, FlowContext
 from dissect.snmp.ber import BerError, frame_header
-from dissect.snmp.message import (REQUEST_TYPES, GENERIC_TRAPS, Limits, Message, decode_message,
-                                  decode_scoped_pdu, engine_id_info, looks_like_snmp, octets_value,
-                                  report_reason, valid_scoped_pdu)
+from dissect.snmp.message import (REQUEST_TYPES, GENERIC_TRAPS, SECURITY_LEVELS, Limits, Message,
+                                  decode_message, decode_scoped_pdu, engine_id_info, looks_like_snmp,
+                                  octets_value, report_reason, valid_scoped_pdu)
 from dissect.snmp.records import SnmpPdu, SnmpVarbind
 from dissect.weird import declare, excerpt
 
@@ -67,6 +67,34 @@ declare("snmp_unexpected_encrypted", "An SNMPv3 encryptedPDU without the privacy
 declare("snmp_plaintext_with_priv_flag", "An SNMPv3 plaintext ScopedPDU although the privacy flag is set", "warning")
 
 _INT64 = (1 << 63) - 1
+
+#: bounded memo tables of two pure functions of the message bytes that repeat from message to
+#: message (communities, user and context names; engine ids): bytes -> their column values
+_TEXTS: dict[bytes, str] = {}
+_ENGINES: dict[bytes | None, tuple] = {}
+_MEMO_MAX = 4096
+
+
+def _text(b: bytes) -> str:
+    """``octets_value`` of a community, user or context name (memoised)."""
+    got = _TEXTS.get(b)
+    if got is None:
+        got = octets_value(b)
+        if len(_TEXTS) >= _MEMO_MAX:
+            _TEXTS.clear()
+        _TEXTS[bytes(b)] = got
+    return got
+
+
+def _engine_info(eid: bytes | None) -> tuple:
+    """``engine_id_info(eid) + (hex of eid,)`` (memoised)."""
+    got = _ENGINES.get(eid)
+    if got is None:
+        got = engine_id_info(eid) + (None if eid is None else eid.hex(),)
+        if len(_ENGINES) >= _MEMO_MAX:
+            _ENGINES.clear()
+        _ENGINES[None if eid is None else bytes(eid)] = got
+    return got
 
 
 class AuthSample(tuple):
@@ -359,64 +387,71 @@ class SnmpAnalyzer(Analyzer):
 
         sh = self.shared
         pdu = msg.pdu
-        idx = sh.next_index()
-        src, dst = self.ends[direction], self.ends[1 - direction]
+        idx = next(sh._index)
+        ends = self.ends
+        src, dst = ends[direction], ends[1 - direction]
         uid = self.ctx.uid
-        ptype = pdu.type if pdu is not None else ("encrypted" if msg.encrypted is not None else None)
         if pdu is not None:
-            is_req = pdu.type in REQUEST_TYPES
-        elif v3 and msg.error is None:
+            ptype = pdu.type
+            is_req = ptype in REQUEST_TYPES
+        else:
+            ptype = "encrypted" if msg.encrypted is not None else None
             # confirmed-class PDUs set the reportable flag (RFC 3412 6.4); some agents set it on
             # responses too, but nothing sent from the agent port 161 is a request
-            is_req = msg.reportable and src[1] != 161
-        else:
-            is_req = None
+            is_req = (msg.reportable and src[1] != 161) if v3 and msg.error is None else None
         row = {
             "ts": ts, "uid": uid, "pdu_index": idx, "src_h": src[0], "src_p": src[1],
             "dst_h": dst[0], "dst_p": dst[1], "transport": "tcp" if self.tcp else "udp",
             "version": msg.version, "pdu_type": ptype, "is_request": is_req, "size": msg.size,
         }
         if msg.community is not None:
-            row["community"] = octets_value(msg.community)
+            row["community"] = _text(msg.community)
         if pdu is not None:
+            tag = pdu.tag
+            vbs = pdu.varbinds
             row["request_id"] = pdu.request_id
             row["error_status"] = pdu.error_name
             row["error_index"] = pdu.error_index
             row["non_repeaters"] = pdu.non_repeaters
             row["max_repetitions"] = pdu.max_repetitions
-            row["varbind_count"] = len(pdu.varbinds)
-            if pdu.tag in (0xA6, 0xA7) and pdu.varbinds and pdu.varbinds[0].type == "timeticks":
-                row["time_stamp"] = pdu.varbinds[0].value_int  # sysUpTime.0 of a v2 trap/inform
-            if pdu.tag == 0xA4:
+            row["varbind_count"] = len(vbs)
+            if tag == 0xA4:
                 row["enterprise"] = pdu.enterprise
                 row["agent_addr"] = pdu.agent_addr
                 g = pdu.generic_trap
                 row["generic_trap"] = GENERIC_TRAPS[g] if g is not None and 0 <= g < 7 else (None if g is None else str(g))
                 row["specific_trap"] = pdu.specific_trap
                 row["time_stamp"] = pdu.time_stamp
+            elif (tag == 0xA6 or tag == 0xA7) and vbs and vbs[0].type == "timeticks":
+                row["time_stamp"] = vbs[0].value_int  # sysUpTime.0 of a v2 trap/inform
             row["trap_oid"] = pdu.trap_oid
-            row["report_reason"] = report_reason(pdu)
-            emit = self.ctx.emit
-            for i, vb in enumerate(pdu.varbinds):
-                vi = vb.value_int
-                if vi is not None and not (-_INT64 - 1 <= vi <= _INT64):
-                    vi = None
-                emit(SnmpVarbind(ts, uid, idx, i, vb.oid, vb.type, vb.value, vi))
+            if tag == 0xA8:
+                row["report_reason"] = report_reason(pdu)
+            if vbs:
+                emit = self.ctx.emit
+                for i, vb in enumerate(vbs):
+                    vi = vb.value_int
+                    if vi is not None and not (-_INT64 - 1 <= vi <= _INT64):
+                        vi = None
+                    emit(SnmpVarbind(ts, uid, idx, i, vb.oid, vb.type, vb.value, vi))
         if v3:
-            fmt, ent, val = engine_id_info(msg.engine_id)
-            row.update(
-                msg_id=msg.msg_id, max_size=msg.max_size, flags=msg.flags,
-                security_model=msg.security_model, security_level=msg.security_level,
-                user=None if msg.user is None else octets_value(msg.user),
-                engine_id=None if msg.engine_id is None else msg.engine_id.hex(),
-                engine_id_format=fmt, engine_enterprise=ent, engine_id_value=val,
-                engine_boots=msg.engine_boots, engine_time=msg.engine_time,
-                context_engine_id=None if msg.context_engine_id is None else msg.context_engine_id.hex(),
-                context_name=None if msg.context_name is None else octets_value(msg.context_name),
-                auth=auth, auth_proto=auth_proto, privacy=privacy, priv_proto=priv_proto)
-            if (msg.engine_id and msg.engine_boots is not None and not is_req and msg.error is None
-                    and (msg.engine_id in sh.engines or len(sh.engines) < sh.ENGINES_CAP)):
-                sh.engines[msg.engine_id] = (msg.engine_boots, msg.engine_time, ts)
+            eid = msg.engine_id
+            boots = msg.engine_boots
+            flags = msg.flags
+            fmt, ent, val, eid_hex = _engine_info(eid)
+            row.update({
+                "msg_id": msg.msg_id, "max_size": msg.max_size, "flags": flags,
+                "security_model": msg.security_model,
+                "security_level": None if flags is None else SECURITY_LEVELS[flags & 3],
+                "user": None if msg.user is None else _text(msg.user),
+                "engine_id": eid_hex, "engine_id_format": fmt, "engine_enterprise": ent,
+                "engine_id_value": val, "engine_boots": boots, "engine_time": msg.engine_time,
+                "context_engine_id": None if msg.context_engine_id is None else msg.context_engine_id.hex(),
+                "context_name": None if msg.context_name is None else _text(msg.context_name),
+                "auth": auth, "auth_proto": auth_proto, "privacy": privacy, "priv_proto": priv_proto})
+            if (eid and boots is not None and not is_req and msg.error is None
+                    and (eid in sh.engines or len(sh.engines) < sh.ENGINES_CAP)):
+                sh.engines[eid] = (boots, msg.engine_time, ts)
         self._pair(direction, msg, row, ts)
         return True
 
