@@ -106,7 +106,7 @@ class Pdu:
 
     def __init__(self, tag: int):
         self.tag = tag
-        self.type = PDU_TYPES.get(tag, f"unknown-0x{tag:02x}")
+        self.type = PDU_TYPES.get(tag) or f"unknown-0x{tag:02x}"  # (no f-string for known tags)
         self.request_id = None
         self.error_status = None
         self.error_index = None
@@ -249,7 +249,7 @@ def _decode_value(buf: bytes, tag: int, vs: int, ve: int, lim: Limits, weirds: l
         return u[0], str(v), v
     if tag == 0x40:
         if ve - vs == 4:
-            return "ipaddress", str(ipaddress.IPv4Address(buf[vs:ve])), None
+            return "ipaddress", _ipv4(buf, vs), None
         if ve - vs == 16:  # not standard, but seen (IpAddress carrying IPv6)
             return "ipaddress", str(ipaddress.IPv6Address(buf[vs:ve])), None
         raise BerError(f"IpAddress of {ve - vs} octets", "snmp_bad_ipaddress")
@@ -266,6 +266,11 @@ def _decode_value(buf: bytes, tag: int, vs: int, ve: int, lim: Limits, weirds: l
         walk(buf, vs, ve, lim.depth, lim.elements, lim.length)
     name = f"unknown-0x{tag:02x}" if tag < 0x100 else f"unknown-0x{tag:x}"
     return name, "0x" + buf[vs:ve].hex(), None
+
+
+def _ipv4(buf: bytes, off: int) -> str:
+    """Dotted quad of the 4 octets at ``off`` (``str(IPv4Address(...))`` without the object)."""
+    return "%d.%d.%d.%d" % (buf[off], buf[off + 1], buf[off + 2], buf[off + 3])
 
 
 def _opaque(buf: bytes, vs: int, ve: int) -> str:
@@ -373,10 +378,11 @@ def _decode_pdu_header(buf: bytes, tag: int, vs: int, ve: int, pdu: Pdu, lim: Li
     """The fields before the varbind list; returns the offset of the list."""
     if tag == 0xA4:  # v1 Trap-PDU
         s, e = expect(buf, vs, ve, OID, "enterprise", lim.length)
-        pdu.enterprise = oid_str(read_oid(buf, s, e, lim.oid_arcs))
+        # through the OID text cache; a long subidentifier is not reported for the enterprise
+        pdu.enterprise = _oid_text(buf, s, e, lim, [])
         t, s, e2 = tlv(buf, e, ve, lim.length)
         if t == 0x40 and e2 - s == 4:
-            pdu.agent_addr = str(ipaddress.IPv4Address(buf[s:e2]))
+            pdu.agent_addr = _ipv4(buf, s)
         else:
             weirds.append(("snmp_bad_ipaddress", f"agent-addr tag 0x{t:02x} len {e2 - s}"))
             pdu.agent_addr = "0x" + buf[s:e2].hex()
