@@ -213,22 +213,60 @@ def _to_frame(cls, rows, show_secrets, np, pd):
         if secret and not show_secrets:
             values = [mask_secret(v) for v in values]
         if kind == "time":
-            arr = np.array([np.nan if v is None else v for v in values], dtype="float64")
+            arr = _floats(values, np)
             # nanosecond resolution as documented (pandas 3 would infer microseconds)
             out[name] = pd.to_datetime(arr, unit="s", utc=True).astype("datetime64[ns, UTC]")
         elif kind == "duration" or kind == "float":
-            out[name] = pd.array([np.nan if v is None else v for v in values], dtype="float64")
+            out[name] = pd.array(_floats(values, np), dtype="float64")
         elif kind == "int":
-            out[name] = pd.array(values, dtype="Int64")
+            out[name] = _ints(values, np, pd)
         elif kind == "bool":
             out[name] = pd.array(values, dtype="boolean")
         elif kind == "str":
-            out[name] = pd.array([None if v is None else str(v) for v in values], dtype="string")
+            out[name] = _strings(values, pd)
         elif kind == "list":
             out[name] = pd.Series([tuple(v) if v is not None else () for v in values], dtype="object")
         else:
             out[name] = pd.Series(values, dtype="object")
     return pd.DataFrame(out, columns=names)
+
+
+# Column builders: the common shapes (every value an int / a str / a number, or None) go straight to
+# numpy or Arrow in C; anything else takes pandas' general conversion, which gives the same result.
+_NONE = type(None)
+
+
+def _floats(values: list, np):
+    """float64 array, None as NaN."""
+    if set(map(type, values)) <= {float, int, _NONE}:
+        return np.array(values, dtype="float64")     # numpy turns None into NaN itself
+    return np.array([np.nan if v is None else v for v in values], dtype="float64")
+
+
+def _ints(values: list, np, pd):
+    """Nullable Int64 array."""
+    if values and set(map(type, values)) <= {int, _NONE}:
+        obj = np.array(values, dtype=object)
+        mask = np.equal(obj, None)
+        if mask.any():
+            obj[mask] = 0
+        try:
+            data = obj.astype(np.int64)
+        except OverflowError:       # beyond int64: pandas raises the error users know
+            return pd.array(values, dtype="Int64")
+        return pd.arrays.IntegerArray(data, mask.astype(bool))
+    return pd.array(values, dtype="Int64")
+
+
+def _strings(values: list, pd):
+    """Nullable string array (pandas' "string" dtype, Arrow storage)."""
+    if set(map(type, values)) <= {str, _NONE}:
+        dt = pd.StringDtype()
+        if dt.storage == "pyarrow":
+            import pyarrow as pa
+            return pd.arrays.ArrowStringArray(pa.chunked_array([pa.array(values, type=pa.large_string())]))
+        return pd.array(values, dtype=dt)
+    return pd.array([None if v is None else str(v) for v in values], dtype="string")
 
 
 def schema_markdown() -> str:
