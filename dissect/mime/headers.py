@@ -313,6 +313,17 @@ def _ok_se(s: str) -> bool:
         return False
 
 
+def _parse_once(msg) -> None:
+    """Store each header of ``msg`` as its parsed header object (``policy.default`` parses a
+    stored string again on every access, and the readers below access each header 3-5 times).
+    A header whose parse raises is left as it was: every access raises the same as before."""
+    for name in msg.keys():
+        try:
+            msg.replace_header(name, msg[name])
+        except Exception:  # noqa: BLE001 - reported by the _try around each access
+            pass
+
+
 def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text/plain",
                        budget: list[int] | None = None) -> HeaderBlock:
     """Parse one header block given as its lines (no line ends). Never raises.
@@ -339,6 +350,8 @@ def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text
         block = b"".join(n.encode("latin-1") + b": " + v.encode("utf-8", "surrogateescape") + b"\r\n"
                          for n, v in (("content-type", ctype_raw), ("content-disposition", cd_raw)) if v is not None)
         msg = _try(blk, lambda: _PARSER.parsebytes(block + b"\r\n"))
+        if msg is not None:
+            _parse_once(msg)
     if msg is not None:
         if blk.has_content_type:
             ct = _try(blk, msg.get_content_type)
