@@ -69,13 +69,17 @@ def walk_pcap(src: Source, buf: bytes, info: CaptureInfo, weird):
     tmin = inf
     tmax = -inf
     ts = 0.0
+    span = hlen + maxrec        # a record is at most this long
+    pending = None              # the new chunk, while records straddling its start are decoded
+    base = 0                    # ... from a copy of the old tail (this long) + its first bytes
+    shift = 0                   # offsets in error messages count from the old tail's start
     try:
         while True:
             need = hlen
             while off + hlen <= n:
                 sec, frac, incl, orig = unpack(buf, off)
                 if incl > maxrec:
-                    info.error = (f"record {info.packets + packets + 1} at offset ~{off}: captured length "
+                    info.error = (f"record {info.packets + packets + 1} at offset ~{off + shift}: captured length "
                                   f"{incl} is impossible (limit {maxrec}); reading stopped")
                     info.truncated = True
                     weird(ts, "capture_bad_record", f"{src.name}: {info.error}")
@@ -94,13 +98,35 @@ def walk_pcap(src: Source, buf: bytes, info: CaptureInfo, weird):
                 nbytes += orig
                 yield (ts, linktype, buf[start:end], orig)
                 off = end
+            if pending is not None:
+                # done with the records that straddled the chunk boundary: on in the chunk itself
+                off -= base
+                shift = base
+                buf = pending
+                pending = None
+                n = len(buf)
+                continue
             # The rest of the buffer is a partial record: flush the counters, read on.
             info._add(packets, nbytes, tmin, tmax)
             packets = nbytes = 0
             tmin = inf
             tmax = -inf
-            buf, complete = refill(buf, off, need, read, chunk)
-            off = 0
+            rest = buf[off:]
+            base = n - off
+            c = read(chunk if need - base < chunk else need - base)
+            off = shift = 0
+            if len(c) > span:
+                # The partial record ends inside the new chunk: decode it (and the next ones) from
+                # the tail plus the chunk's first bytes, then go on in the chunk itself (no copy of
+                # the whole chunk).
+                if base:
+                    buf = rest + c[:span]
+                    pending = c
+                else:
+                    buf = c
+                n = len(buf)
+                continue
+            buf, complete = refill(rest + c, 0, need, read, chunk) if c else (rest, False)
             n = len(buf)
             if not complete:           # end of input
                 if n:
