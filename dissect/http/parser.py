@@ -303,8 +303,10 @@ class _Side:
                     end = off + 2
                 else:
                     start = off + self.scan
-                    i = work.find(b"\n\n", start)
+                    # CRLF first: a bare-LF end is only wanted before it, so the body bytes that
+                    # often follow the head in the same segment are not searched for one
                     j = work.find(b"\n\r\n", start)
+                    i = work.find(b"\n\n", start, j + 2 if j >= 0 else n)
                     self.scanned += n - start
                     end = min(i + 2 if i >= 0 else n + 9, j + 3 if j >= 0 else n + 9)
                     if end > n:
