@@ -86,29 +86,41 @@ class FlowRecord:
 
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_B62_PAIRS = [a + b for a in _B62 for b in _B62]     # 0..3843 -> two base62 digits
+_blake2b = hashlib.blake2b
 
 
 def make_uid(a: bytes, ap: int, b: bytes, bp: int, proto: int, ts: float) -> str:
     """Deterministic flow id from the 5-tuple (either order) and the first timestamp."""
-    x, y = (a, ap), (b, bp)
-    if y < x:
-        x, y = y, x
-    h = hashlib.blake2b(digest_size=12)
-    h.update(b"%d|%s|%d|%s|%d|%d" % (proto, x[0].hex().encode(), x[1], y[0].hex().encode(), y[1],
-                                     round(ts * 1e6)))
-    n = int.from_bytes(h.digest(), "big")
+    if (b, bp) < (a, ap):
+        a, ap, b, bp = b, bp, a, ap
+    digest = _blake2b(b"%d|%s|%d|%s|%d|%d" % (proto, a.hex().encode(), ap, b.hex().encode(), bp,
+                                              round(ts * 1e6)), digest_size=12).digest()
+    n = int.from_bytes(digest, "big")
+    # base62 without leading zeros, two digits per division
     out = []
-    while n:
-        n, r = divmod(n, 62)
-        out.append(_B62[r])
-    return "C" + "".join(reversed(out))
+    while n >= 3844:
+        n, r = divmod(n, 3844)
+        out.append(_B62_PAIRS[r])
+    if n >= 62:
+        out.append(_B62_PAIRS[n])
+    elif n:
+        out.append(_B62[n])
+    out.reverse()
+    return "C" + "".join(out)
+
+
+_ntop = socket.inet_ntop
+_AF_INET = int(socket.AF_INET)      # plain ints: the enum members cost a conversion per call
+_AF_INET6 = int(socket.AF_INET6)
 
 
 def ip_text(raw: bytes) -> str:
-    if len(raw) == 4:
-        return socket.inet_ntop(socket.AF_INET, raw)
-    if len(raw) == 16:
-        return socket.inet_ntop(socket.AF_INET6, raw)
+    n = len(raw)
+    if n == 4:
+        return _ntop(_AF_INET, raw)
+    if n == 16:
+        return _ntop(_AF_INET6, raw)
     return raw.hex()
 
 
@@ -269,7 +281,8 @@ class FlowTable:
                _DBIT=_DBIT, _ABIT=_ABIT) -> None:
         """One decoded packet (the hot path: constants are bound as default arguments)."""
         ts = p.ts
-        ent = self.table.get((p.src, p.dst, p.sport, p.dport, p.proto))
+        proto = p.proto
+        ent = self.table.get((p.src, p.dst, p.sport, p.dport, proto))
         if ent is None:
             flow, d = self._new(p)
         else:
@@ -279,14 +292,16 @@ class FlowTable:
                 # periodic sweep ran (or on which other flows share this process)
                 self._end(flow, flow.last, "closed" if flow.done else "timeout")
                 flow, d = self._new(p)
-        if p.proto == TCP:
+        if proto == TCP:
             flags = p.flags
-            if flags & 0x12 == SYN and 0 <= flow.rs[d].first_seq != p.seq:
+            rs = flow.rs
+            if flags & 0x12 == SYN and 0 <= rs[d].first_seq != p.seq:
                 # a SYN (without ACK) whose ISN is not the one this side started with: a new
                 # connection on the same 5-tuple (Zeek's and Wireshark's rule; a retransmitted
                 # SYN keeps its ISN)
                 self._end(flow, flow.last, "reused")
                 flow, d = self._new(p)
+                rs = flow.rs
             flow.seen = ts
             if ts > flow.last and not flow.done:
                 flow.last = ts
@@ -304,11 +319,12 @@ class FlowTable:
                     flow.add_hist("D", d)
             elif flags & ACK and not flow.hbits & _ABIT[d]:
                 flow.add_hist("A", d)
-            rs = flow.rs
             if rs[d].segment(flags, p.seq, p.payload, plen, ts) and plen:
                 flow.add_scaled("T", d)
-            if flags & ACK and rs[1 - d].segs:
-                rs[1 - d].acked(p.ack, ts)
+            if flags & ACK:
+                peer = rs[1 - d]
+                if peer.segs:
+                    peer.acked(p.ack, ts)
             if not p.win and not flags & 6:       # zero window (not on SYN or RST)
                 flow.add_scaled("W", d)
             return
@@ -322,7 +338,7 @@ class FlowTable:
         c[6 + d] += p.payload_len
         if p.truncated:
             flow.truncated = True
-        if p.proto == UDP:
+        if proto == UDP:
             if not flow.hbits & _DBIT[d]:
                 flow.add_hist("D", d)
             a = flow.analyzer
@@ -625,28 +641,30 @@ class FlowTable:
         flow.rs = None
 
     def record(self, flow: Flow, reason: str) -> FlowRecord:
-        if flow.rs is not None:
-            r0, r1 = flow.rs
+        c = flow.c
+        rs = flow.rs
+        if rs is not None:
+            r0, r1 = rs
             ob, rb = r0.max_end, r1.max_end
             missed = r0.missed + r1.missed
         else:
-            ob, rb = flow.c[6], flow.c[7]
+            ob, rb = c[6], c[7]
             missed = 0
-        transport = _PROTO_NAMES.get(flow.proto, str(flow.proto))
-        c = flow.c
-        pk, ip, fr = c[0:2], c[2:4], c[4:6]
+        transport = _PROTO_NAMES.get(flow.proto) or str(flow.proto)
+        opk, rpk, ofr, rfr = c[0], c[1], c[4], c[5]
+        npk = opk + rpk
+        nfr = ofr + rfr
         service = flow.service
-        stats = self.services.setdefault(service or "-", [0, 0, 0])
-        stats[0] += 1
-        stats[1] += pk[0] + pk[1]
-        stats[2] += fr[0] + fr[1]
-        stats = self.transports.setdefault(transport, [0, 0, 0])
-        stats[0] += 1
-        stats[1] += pk[0] + pk[1]
-        stats[2] += fr[0] + fr[1]
+        for stats, k in ((self.services, service or "-"), (self.transports, transport)):
+            s = stats.get(k)
+            if s is None:
+                s = stats[k] = [0, 0, 0]
+            s[0] += 1
+            s[1] += npk
+            s[2] += nfr
         oh, rh = ip_text(flow.orig), ip_text(flow.resp)
         talkers = self.talkers
-        for h, i in ((oh, 0), (rh, 1)):
+        for h, spk, sfr, rpk_, rfr_ in ((oh, opk, ofr, rpk, rfr), (rh, rpk, rfr, opk, ofr)):
             t = talkers.get(h)
             if t is None:
                 if len(talkers) >= STATS_KEYS:
@@ -654,28 +672,28 @@ class FlowTable:
                     t = talkers.get(h)
                 if t is None:
                     t = talkers[h] = [0, 0, 0, 0]
-            t[0] += pk[i]
-            t[1] += fr[i]
-            t[2] += pk[1 - i]
-            t[3] += fr[1 - i]
+            t[0] += spk
+            t[1] += sfr
+            t[2] += rpk_
+            t[3] += rfr_
         ck = (oh, rh) if oh <= rh else (rh, oh)
         convs = self.conversations
-        c = convs.get(ck)
-        if c is None:
+        cv = convs.get(ck)
+        if cv is None:
             if len(convs) >= STATS_KEYS:
                 ck = (OTHER, OTHER)
-                c = convs.get(ck)
-            if c is None:
-                c = convs[ck] = [0, 0, 0]
-        c[0] += 1
-        c[1] += pk[0] + pk[1]
-        c[2] += fr[0] + fr[1]
+                cv = convs.get(ck)
+            if cv is None:
+                cv = convs[ck] = [0, 0, 0]
+        cv[0] += 1
+        cv[1] += npk
+        cv[2] += nfr
         return FlowRecord(
             uid=flow.uid, ts=flow.ts, orig_h=oh, orig_p=flow.orig_p, resp_h=rh, resp_p=flow.resp_p,
             proto=transport, service=service, duration=flow.last - flow.ts,
-            orig_bytes=ob, resp_bytes=rb, orig_pkts=pk[0], resp_pkts=pk[1],
-            orig_ip_bytes=ip[0], resp_ip_bytes=ip[1], orig_frame_bytes=fr[0],
-            resp_frame_bytes=fr[1], missed_bytes=missed, state=flow.state(),
+            orig_bytes=ob, resp_bytes=rb, orig_pkts=opk, resp_pkts=rpk,
+            orig_ip_bytes=c[2], resp_ip_bytes=c[3], orig_frame_bytes=ofr,
+            resp_frame_bytes=rfr, missed_bytes=missed, state=flow.state(),
             history="".join(flow.hist), ip_version=flow.family, end_reason=reason,
             truncated=flow.truncated)
 
