@@ -76,7 +76,9 @@ ETHERTYPE_NAMES = {0x0806: "ARP", 0x8035: "RARP", 0x88CC: "LLDP", 0x888E: "EAPOL
 IP6_EXT = frozenset((0, 43, 60, 135, 139, 140, 253, 254))
 
 _IP4 = struct.Struct("!BBHHHBBH4s4s").unpack_from
-_IP4F = struct.Struct("!BxH2xHxB2x4s4s").unpack_from     # version/ihl, total length, frag, proto, src, dst
+# Ethernet fast path: ethertype; IPv4 version/ihl, total length, frag, proto, src, dst at 14;
+# TCP ports, seq, ack, offset, flags, window at 34
+_ETH_IP4_TCP = struct.Struct("!12xHBxH2xHxB2x4s4sHHIIBBH").unpack_from
 _IP6 = struct.Struct("!IHBB16s16s").unpack_from
 _TCP = struct.Struct("!HHIIBBH").unpack_from
 _UDP = struct.Struct("!HHH").unpack_from
@@ -224,35 +226,38 @@ class PacketDecoder:
         if linktype == 1:
             self._eth += 1
             # Ethernet fast path, inlined; first the commonest shape of all: IPv4 without options,
-            # not a fragment, carrying TCP, entirely captured
-            if n >= 54 and data[12] == 8 and data[13] == 0:
-                vhl, tlen, frag, proto, src, dst = _IP4F(data, 14)
-                if vhl == 0x45 and not frag & 0x3FFF and 28 <= tlen <= n - 14:
-                    if proto == 6:
-                        sport, dport, seq, ack, offx, flags, win = _TCP(data, 34)
+            # not a fragment, carrying TCP (or UDP), entirely captured. One unpack reads the
+            # ethertype, the IPv4 header and the 16 bytes after it (the TCP header's fields)
+            if n >= 54:
+                (et, vhl, tlen, frag, proto, src, dst,
+                 sport, dport, seq, ack, offx, flags, win) = _ETH_IP4_TCP(data)
+                if et == ETH_IP4:
+                    if vhl == 0x45 and not frag & 0x3FFF and 28 <= tlen <= n - 14:
+                        if proto == 6:
+                            doff = (offx >> 4) << 2
+                            if 20 <= doff <= tlen - 20:
+                                self._protos[6] += 1
+                                return Packet(ts, 4, src, dst, 6, sport, dport, flags, seq, ack, win,
+                                              data[34 + doff:14 + tlen], tlen - 20 - doff, tlen, wire_len,
+                                              False)
+                        elif proto == 17:
+                            ulen = seq >> 16        # the UDP length field
+                            if ulen == tlen - 20:
+                                self._protos[17] += 1
+                                return Packet(ts, 4, src, dst, 17, sport, dport, 0, 0, 0, 0,
+                                              data[42:14 + tlen], ulen - 8, tlen, wire_len, False)
+                    return self._ip4(ts, data, 14, wire_len)
+                if et == ETH_IP6 and n >= 74:
+                    # IPv6 without extension headers, carrying TCP, entirely captured
+                    vtcfl, plen, nxt, _hlim, src, dst = _IP6(data, 14)
+                    if nxt == 6 and vtcfl >> 28 == 6 and 20 <= plen <= n - 54:
+                        sport, dport, seq, ack, offx, flags, win = _TCP(data, 54)
                         doff = (offx >> 4) << 2
-                        if 20 <= doff <= tlen - 20:
+                        if 20 <= doff <= plen:
                             self._protos[6] += 1
-                            return Packet(ts, 4, src, dst, 6, sport, dport, flags, seq, ack, win,
-                                          data[34 + doff:14 + tlen], tlen - 20 - doff, tlen, wire_len, False)
-                    elif proto == 17:
-                        sport, dport, ulen = _UDP(data, 34)
-                        if ulen == tlen - 20:
-                            self._protos[17] += 1
-                            return Packet(ts, 4, src, dst, 17, sport, dport, 0, 0, 0, 0,
-                                          data[42:14 + tlen], ulen - 8, tlen, wire_len, False)
-                return self._ip4(ts, data, 14, wire_len)
-            if n >= 74 and data[12] == 0x86 and data[13] == 0xDD:
-                # IPv6 without extension headers, carrying TCP, entirely captured
-                vtcfl, plen, nxt, _hlim, src, dst = _IP6(data, 14)
-                if nxt == 6 and vtcfl >> 28 == 6 and 20 <= plen <= n - 54:
-                    sport, dport, seq, ack, offx, flags, win = _TCP(data, 54)
-                    doff = (offx >> 4) << 2
-                    if 20 <= doff <= plen:
-                        self._protos[6] += 1
-                        return Packet(ts, 6, src, dst, 6, sport, dport, flags, seq, ack, win,
-                                      data[54 + doff:54 + plen], plen - doff, plen + 40, wire_len, False)
-                return self._ip6(ts, data, 14, wire_len)
+                            return Packet(ts, 6, src, dst, 6, sport, dport, flags, seq, ack, win,
+                                          data[54 + doff:54 + plen], plen - doff, plen + 40, wire_len, False)
+                    return self._ip6(ts, data, 14, wire_len)
             if n >= 14:
                 et = (data[12] << 8) | data[13]
                 if et == 0x0800:
