@@ -28,6 +28,7 @@ The header count/size caps are enforced by the caller before a block gets here.
 from __future__ import annotations
 
 import binascii
+import functools
 import re
 from dataclasses import dataclass, field
 from email import policy as _policy
@@ -317,11 +318,24 @@ def _parse_once(msg) -> None:
     """Store each header of ``msg`` as its parsed header object (``policy.default`` parses a
     stored string again on every access, and the readers below access each header 3-5 times).
     A header whose parse raises is left as it was: every access raises the same as before."""
-    for name in msg.keys():
+    seen = set()
+    for name, value in msg.raw_items():
+        key = name.lower()
+        if key in seen:     # a repeated name: accesses read the first one
+            continue
+        seen.add(key)
         try:
-            msg.replace_header(name, msg[name])
+            msg.replace_header(name, _parsed_header(name, value))
         except Exception:  # noqa: BLE001 - reported by the _try around each access
             pass
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_header(name: str, value: str):
+    """``policy.default``'s header object for a stored (name, value): a pure function of them,
+    kept for the same value seen again (one attachment mailed to many); header objects are not
+    changed by the readers. Values are at most STDLIB_VALUE_LIMIT long (see _stdlib_ok)."""
+    return _policy.default.header_fetch_parse(name, value)
 
 
 def parse_header_block(lines: list[bytes], *, top: bool, default_ct: str = "text/plain",
