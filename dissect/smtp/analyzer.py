@@ -137,21 +137,19 @@ def _path_and_params(arg: str, prefix: str) -> tuple[str | None, tuple[str, ...]
 
 
 class _Reply:
-    __slots__ = ("code", "lines", "ts")
+    __slots__ = ("code", "lines", "ts", "first")
 
     def __init__(self, code: int, lines: list[str], ts: float):
         self.code = code
-        self.lines = lines
+        self.lines = lines      # not changed after the reply is made
         self.ts = ts
+        # code and last line (the line Zeek's ``last_reply`` shows for a multi-line reply); read
+        # for every reply, so made once
+        self.first = "%d %s" % (code, lines[-1]) if lines and lines[-1] else str(code)
 
     @property
     def text(self) -> str:
         return " ".join(self.lines)
-
-    @property
-    def first(self) -> str:
-        """Code and last line (the line Zeek's ``last_reply`` shows for a multi-line reply)."""
-        return "%d %s" % (self.code, self.lines[-1]) if self.lines and self.lines[-1] else str(self.code)
 
     @property
     def enhanced(self) -> str | None:
@@ -880,7 +878,10 @@ class SmtpAnalyzer(Analyzer):
                     return
                 self._sbuf += data[pos:]
                 return
-            line = self._line_at(1, self._sbuf, data, pos, nl, ts)
+            if not self._sbuf and data[nl - 1:nl] == b"\r" and nl - pos <= self._line_cap:
+                line = data[pos:nl - 1]     # a whole CRLF line in this segment: what _line_at gives
+            else:
+                line = self._line_at(1, self._sbuf, data, pos, nl, ts)
             pos = nl + 1
             if line is None:
                 continue
