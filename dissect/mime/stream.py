@@ -284,7 +284,7 @@ class MimeStream:
                     pos = nl + 1
                 if line.endswith(b"\r"):
                     line = line[:-1]
-                    eol = b"\r" + eol
+                    eol = b"\r\n" if eol else b"\r"
                 if line[:2] == b"--" and self._bounds and self._delimiter(line, eol):
                     continue
                 self._bol = True
@@ -298,7 +298,10 @@ class MimeStream:
                     self._end_headers(cur)
                     self._consume(line, eol)
                     continue
-                self._consume(line, eol)
+                if self._sinks:
+                    self._consume(line, eol)
+                else:
+                    self._held = eol            # what _consume does with no sink (a message's own headers)
                 self._header_line(cur, line)
                 continue
             # body / preamble / epilogue / skipped content
