@@ -458,6 +458,9 @@ class _Side:
 
     def header_block(self, block: bytes, ts: float) -> None:
         """A complete header block (ending with its empty line), same rules as header_line."""
+        if self._plain_block(block):
+            self.head_done(ts)
+            return
         lines = block.split(b"\n")
         lines.pop()                      # after the last LF
         last = lines.pop()               # the empty line (b"" or b"\r")
@@ -501,6 +504,39 @@ class _Side:
             an.weird(R.W_BARE_LF, ts, b"")
         self.head.size += len(last) + 1
         self.head_done(ts)
+
+    def _plain_block(self, block: bytes) -> bool:
+        """The common block, all at once: CRLF line ends, within every cap, only "Name: value"
+        lines. Takes it (same headers, sizes and counts as line by line) or returns False
+        without changing anything."""
+        head = self.head
+        an = self.an
+        if len(block) <= 2 or not block.endswith(b"\r\n\r\n") or head.capped or len(block) > self.line_len:
+            return False
+        k = block.count(b"\n") - 1               # header lines
+        if (block.count(b"\r\n") != k + 1 or self.hdr_count + k > an.caps.header_count
+                or head.size + len(block) - 2 > an.caps.header_bytes):
+            return False
+        # decoded once: the split points (CR LF ':' SP HT) are ASCII bytes, never part of a
+        # multi-byte or invalid sequence, so each piece is the piece's own decoding
+        fields = [line.partition(":") for line in
+                  block[:-4].decode("utf-8", "backslashreplace").split("\r\n")]
+        for name, sep, _ in fields:
+            if not sep or not name or name[0] in " \t" or name[-1] in " \t":
+                return False
+        headers, hmap = head.headers, head.hmap
+        for name, _, value in fields:
+            value = value.strip(" \t")
+            headers.append((name, value))
+            key = name.lower()
+            vals = hmap.get(key)
+            if vals is None:
+                hmap[key] = [value]
+            else:
+                vals.append(value)
+        self.hdr_count += k
+        head.size += len(block)
+        return True
 
     def header_line(self, line: bytes, ts: float, raw_len: int, trailer: bool) -> None:
         an = self.an
