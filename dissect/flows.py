@@ -244,6 +244,18 @@ def _tcp_state(f: Flow) -> str:
     return "OTH"
 
 
+def _stats_entry(table: dict, key, other, width: int) -> list:
+    """A new counter row for ``key``, or the shared ``other`` row once the table holds
+    :data:`STATS_KEYS` keys (a scan cannot grow the stats without bound)."""
+    if len(table) >= STATS_KEYS:
+        key = other
+        row = table.get(key)
+        if row is not None:
+            return row
+    row = table[key] = [0] * width
+    return row
+
+
 class FlowTable:
     """The live flows of one run, and the analyzers attached to them."""
 
@@ -665,26 +677,14 @@ class FlowTable:
         oh, rh = ip_text(flow.orig), ip_text(flow.resp)
         talkers = self.talkers
         for h, spk, sfr, rpk_, rfr_ in ((oh, opk, ofr, rpk, rfr), (rh, rpk, rfr, opk, ofr)):
-            t = talkers.get(h)
-            if t is None:
-                if len(talkers) >= STATS_KEYS:
-                    h = OTHER
-                    t = talkers.get(h)
-                if t is None:
-                    t = talkers[h] = [0, 0, 0, 0]
+            t = talkers.get(h) or _stats_entry(talkers, h, OTHER, 4)
             t[0] += spk
             t[1] += sfr
             t[2] += rpk_
             t[3] += rfr_
         ck = (oh, rh) if oh <= rh else (rh, oh)
         convs = self.conversations
-        cv = convs.get(ck)
-        if cv is None:
-            if len(convs) >= STATS_KEYS:
-                ck = (OTHER, OTHER)
-                cv = convs.get(ck)
-            if cv is None:
-                cv = convs[ck] = [0, 0, 0]
+        cv = convs.get(ck) or _stats_entry(convs, ck, (OTHER, OTHER), 3)
         cv[0] += 1
         cv[1] += npk
         cv[2] += nfr

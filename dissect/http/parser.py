@@ -49,6 +49,17 @@ def _s(b: bytes) -> str:
     return b.decode("utf-8", "backslashreplace")
 
 
+def _add_header(headers: list, hmap: dict, name: str, value: str) -> None:
+    """One header into a head's ordered list and its lower-case name -> values map."""
+    headers.append((name, value))
+    key = name.lower()
+    vals = hmap.get(key)
+    if vals is None:
+        hmap[key] = [value]
+    else:
+        vals.append(value)
+
+
 class _Head:
     """A parsed start line and header block."""
 
@@ -492,13 +503,7 @@ class _Side:
             self.hdr_count = cnt
             sname = name.decode("utf-8", "backslashreplace")
             svalue = value.strip(b" \t").decode("utf-8", "backslashreplace")
-            headers.append((sname, svalue))
-            key = sname.lower()
-            vals = hmap.get(key)
-            if vals is None:
-                hmap[key] = [svalue]
-            else:
-                vals.append(svalue)
+            _add_header(headers, hmap, sname, svalue)
         if last != b"\r" and not self.bare_lf:
             self.bare_lf = True
             an.weird(R.W_BARE_LF, ts, b"")
@@ -526,14 +531,7 @@ class _Side:
                 return False
         headers, hmap = head.headers, head.hmap
         for name, _, value in fields:
-            value = value.strip(" \t")
-            headers.append((name, value))
-            key = name.lower()
-            vals = hmap.get(key)
-            if vals is None:
-                hmap[key] = [value]
-            else:
-                vals.append(value)
+            _add_header(headers, hmap, name, value.strip(" \t"))
         self.hdr_count += k
         head.size += len(block)
         return True
