@@ -703,3 +703,14 @@ def test_hostile_headers_stay_out_of_the_stdlib(monkeypatch):
     s, sink = run(many)
     assert len(calls) == H.STDLIB_BLOCKS
     assert {p.filename for p in parts_of(sink)[1:]} == {"é.txt"}       # the lenient reader agrees
+
+
+def test_charset_name_with_nul_is_not_an_error():
+    """A charset name the codec registry refuses outright (NUL inside: ValueError, not LookupError)
+    falls back like an unknown charset (found by the smtp fuzz target: fuzz/crashers/smtp/)."""
+    from dissect.http.parser import _cd_filename
+    from dissect.mime.headers import _to_str, decode_rfc2047
+
+    assert _to_str(b"caf\xc3\xa9", "utf\x008") == "café"
+    assert decode_rfc2047("=?utf\x008?q?caf=C3=A9?=") == "café"
+    assert _cd_filename("attachment; filename*=utf\x008''caf%C3%A9.txt") == "café.txt"

@@ -1272,6 +1272,6 @@ def _cd_filename(value: str | None) -> str | None:
         _, _, enc = rest.partition("'")
         try:
             fn = unquote(enc, encoding=charset or "utf-8", errors="replace")
-        except LookupError:
+        except (LookupError, ValueError):    # unknown charset, or a name the codec registry refuses (NUL)
             fn = unquote(enc, errors="replace")
     return fn or None

@@ -136,7 +136,7 @@ def _to_str(data: bytes, charset: str) -> str:
     cs = charset.split("*", 1)[0].strip().lower() or "us-ascii"   # RFC 2231 §5 language suffix
     try:
         return data.decode(cs, "replace")
-    except LookupError:
+    except (LookupError, ValueError):      # unknown charset, or a name the codec registry refuses (NUL)
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
