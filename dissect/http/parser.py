@@ -306,11 +306,6 @@ class _Side:
                 off = n
             elif st == HOLD:
                 break
-            elif st == CHUNK_END and self.scan == 0 and work[off:off + 2] == b"\r\n":
-                # the CRLF after chunk data (the common case): what on_line does with an empty line
-                self.scanned += 1
-                off += 2
-                self.state = CHUNK_SIZE
             elif st == BLOCK:
                 # the header block in one piece when it is all there (the common case)
                 if self.scan == 0 and work[off:off + 1] == b"\n":

@@ -105,12 +105,7 @@ def split_header_lines(lines: list[bytes]) -> tuple[list[tuple[str, str]], int]:
         if not sep or not name or name != name.strip() or b" " in name:
             defects += 1
             continue
-        value = value.strip()
-        try:                                    # _text, inline: one call less per header
-            text = value.decode("utf-8")
-        except UnicodeDecodeError:
-            text = value.decode("latin-1")
-        out.append((name.decode("latin-1").lower(), text))
+        out.append((name.decode("latin-1").lower(), _text(value.strip())))
     return out, defects
 
 

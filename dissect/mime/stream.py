@@ -298,10 +298,7 @@ class MimeStream:
                     self._end_headers(cur)
                     self._consume(line, eol)
                     continue
-                if self._sinks:
-                    self._consume(line, eol)
-                else:
-                    self._held = eol            # what _consume does with no sink (a message's own headers)
+                self._consume(line, eol)
                 self._header_line(cur, line)
                 continue
             # body / preamble / epilogue / skipped content

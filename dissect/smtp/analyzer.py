@@ -878,10 +878,7 @@ class SmtpAnalyzer(Analyzer):
                     return
                 self._sbuf += data[pos:]
                 return
-            if not self._sbuf and data[nl - 1:nl] == b"\r" and nl - pos <= self._line_cap:
-                line = data[pos:nl - 1]     # a whole CRLF line in this segment: what _line_at gives
-            else:
-                line = self._line_at(1, self._sbuf, data, pos, nl, ts)
+            line = self._line_at(1, self._sbuf, data, pos, nl, ts)
             pos = nl + 1
             if line is None:
                 continue

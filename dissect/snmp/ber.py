@@ -124,13 +124,6 @@ def frame_header(buf, max_len: int = 1 << 20) -> tuple[int, int] | None:
 
 def expect(buf: bytes, off: int, end: int, tag: int, what: str, max_len: int = 1 << 20) -> tuple[int, int]:
     """Read an element that must have ``tag``; returns ``(value_start, value_end)``."""
-    if off + 2 <= end and buf[off] == tag:
-        # fast path (tlv's common case inlined): ``tag`` is a low tag number, so only the
-        # short-form length needs checking; anything else goes through tlv for its error
-        n = buf[off + 1]
-        ve = off + 2 + n
-        if n < 0x80 and ve <= end and n <= max_len:
-            return off + 2, ve
     t, vs, ve = tlv(buf, off, end, max_len)
     if t != tag:
         raise BerError(f"{what}: expected tag 0x{tag:02x}, got 0x{t:02x} at {off}", "snmp_unexpected_tag")
