@@ -22,13 +22,14 @@ hashcat export.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 from dissect.analyzer import Analyzer, FlowContext
 from dissect.snmp.ber import BerError, frame_header
-from dissect.snmp.message import (REQUEST_TYPES, GENERIC_TRAPS, SECURITY_LEVELS, Limits, Message,
-                                  decode_message, decode_scoped_pdu, engine_id_info, looks_like_snmp,
-                                  octets_value, report_reason, valid_scoped_pdu)
+from dissect.snmp.message import (REQUEST_TYPES, GENERIC_TRAPS, Limits, Message, decode_message,
+                                  decode_scoped_pdu, engine_id_info, looks_like_snmp, octets_value,
+                                  report_reason, valid_scoped_pdu)
 from dissect.snmp.records import SnmpPdu, SnmpVarbind
 from dissect.weird import declare, excerpt
 
@@ -68,33 +69,21 @@ declare("snmp_plaintext_with_priv_flag", "An SNMPv3 plaintext ScopedPDU although
 
 _INT64 = (1 << 63) - 1
 
-#: bounded memo tables of two pure functions of the message bytes that repeat from message to
-#: message (communities, user and context names; engine ids): bytes -> their column values
-_TEXTS: dict[bytes, str] = {}
-_ENGINES: dict[bytes | None, tuple] = {}
-_MEMO_MAX = 4096
+# Memoised pure functions of message bytes that repeat from message to message (communities,
+# user and context names; engine ids): bounded caches of column values, no state of a run. Called
+# with bytes (hashable, and not a view that would keep a whole buffer alive in the cache)
 
 
+@functools.lru_cache(maxsize=4096)
 def _text(b: bytes) -> str:
-    """``octets_value`` of a community, user or context name (memoised)."""
-    got = _TEXTS.get(b)
-    if got is None:
-        got = octets_value(b)
-        if len(_TEXTS) >= _MEMO_MAX:
-            _TEXTS.clear()
-        _TEXTS[bytes(b)] = got
-    return got
+    """``octets_value`` of a community, user or context name."""
+    return octets_value(b)
 
 
+@functools.lru_cache(maxsize=4096)
 def _engine_info(eid: bytes | None) -> tuple:
-    """``engine_id_info(eid) + (hex of eid,)`` (memoised)."""
-    got = _ENGINES.get(eid)
-    if got is None:
-        got = engine_id_info(eid) + (None if eid is None else eid.hex(),)
-        if len(_ENGINES) >= _MEMO_MAX:
-            _ENGINES.clear()
-        _ENGINES[None if eid is None else bytes(eid)] = got
-    return got
+    """``engine_id_info(eid) + (hex of eid,)``."""
+    return engine_id_info(eid) + (None if eid is None else eid.hex(),)
 
 
 class AuthSample(tuple):
@@ -387,7 +376,7 @@ class SnmpAnalyzer(Analyzer):
 
         sh = self.shared
         pdu = msg.pdu
-        idx = next(sh._index)
+        idx = sh.next_index()
         ends = self.ends
         src, dst = ends[direction], ends[1 - direction]
         uid = self.ctx.uid
@@ -405,7 +394,7 @@ class SnmpAnalyzer(Analyzer):
             "version": msg.version, "pdu_type": ptype, "is_request": is_req, "size": msg.size,
         }
         if msg.community is not None:
-            row["community"] = _text(msg.community)
+            row["community"] = _text(bytes(msg.community))
         if pdu is not None:
             tag = pdu.tag
             vbs = pdu.varbinds
@@ -437,17 +426,16 @@ class SnmpAnalyzer(Analyzer):
         if v3:
             eid = msg.engine_id
             boots = msg.engine_boots
-            flags = msg.flags
-            fmt, ent, val, eid_hex = _engine_info(eid)
+            fmt, ent, val, eid_hex = _engine_info(None if eid is None else bytes(eid))
             row.update({
-                "msg_id": msg.msg_id, "max_size": msg.max_size, "flags": flags,
+                "msg_id": msg.msg_id, "max_size": msg.max_size, "flags": msg.flags,
                 "security_model": msg.security_model,
-                "security_level": None if flags is None else SECURITY_LEVELS[flags & 3],
-                "user": None if msg.user is None else _text(msg.user),
+                "security_level": msg.security_level,
+                "user": None if msg.user is None else _text(bytes(msg.user)),
                 "engine_id": eid_hex, "engine_id_format": fmt, "engine_enterprise": ent,
                 "engine_id_value": val, "engine_boots": boots, "engine_time": msg.engine_time,
                 "context_engine_id": None if msg.context_engine_id is None else msg.context_engine_id.hex(),
-                "context_name": None if msg.context_name is None else _text(msg.context_name),
+                "context_name": None if msg.context_name is None else _text(bytes(msg.context_name)),
                 "auth": auth, "auth_proto": auth_proto, "privacy": privacy, "priv_proto": priv_proto})
             if (eid and boots is not None and not is_req and msg.error is None
                     and (eid in sh.engines or len(sh.engines) < sh.ENGINES_CAP)):
